@@ -1,0 +1,1 @@
+fn main() { print!("{}", soy::manifest::schema::generate_text()); }

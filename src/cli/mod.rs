@@ -1,0 +1,89 @@
+//! Commands: each turns parsed arguments into library calls and text on stdout/stderr.
+
+mod args;
+
+use std::io::Write;
+
+pub use args::{Cli, Command, Output};
+
+use crate::error::Error;
+use crate::exit;
+use crate::manifest::{self, LoadError};
+use crate::metrics::presets;
+use crate::plan;
+
+/// Runs a command; returns the exit code on success.
+pub fn run(cli: Cli) -> Result<u8, Error> {
+    match cli.command {
+        Command::Validate { files } => validate(&files),
+        Command::Schema => out(&manifest::schema::generate_text()),
+        Command::Plan { file, output } => {
+            let m = manifest::load(&file)?;
+            let p = plan::build(&m)?;
+            match output {
+                Output::Text => out(&plan::render_text(&p)),
+                Output::Json => out(&(json(&p) + "\n")),
+            }
+        }
+        Command::Apply { file, out: _ } => {
+            let m = manifest::load(&file)?;
+            let p = plan::build(&m)?;
+            eprintln!(
+                "soy: {} is valid and planned ({} queries, {} SLOs)",
+                file.display(),
+                p.metrics.queries.len(),
+                p.slos.len()
+            );
+            Err(Error::Runtime(
+                "cannot run yet: this build of soy has no stack, load or metrics phases (they land with the load-generator and run-pipeline issues); `soy plan` shows what would run".into(),
+            ))
+        }
+        Command::Presets => {
+            let mut text = String::new();
+            for p in presets::PRESETS {
+                text.push_str(&format!("{:<26} {} [{}]\n    {}\n", p.name, p.description, p.unit, p.promql));
+            }
+            out(&text)
+        }
+        Command::Version => out(&format!(
+            "soy {} (manifest {})\n",
+            env!("CARGO_PKG_VERSION"),
+            manifest::model::API_VERSION
+        )),
+    }
+}
+
+fn validate(files: &[std::path::PathBuf]) -> Result<u8, Error> {
+    let mut bad = 0;
+    for f in files {
+        match manifest::load(f) {
+            Ok(_) => eprintln!("ok: {}", f.display()),
+            Err(e @ LoadError::Invalid(_)) | Err(e @ LoadError::Io { .. }) => {
+                bad += 1;
+                eprintln!("{e}");
+            }
+        }
+    }
+    match bad {
+        0 => Ok(exit::OK),
+        n if files.len() == 1 => {
+            let _ = n;
+            Ok(exit::INVALID)
+        }
+        n => Err(Error::SomeInvalid(n, files.len())),
+    }
+}
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+/// Writes to stdout; a closed pipe (`soy plan | head`) is not an error.
+fn out(text: &str) -> Result<u8, Error> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(exit::OK),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(exit::OK),
+        Err(e) => Err(Error::Output(e)),
+    }
+}

@@ -1,0 +1,13 @@
+//! soy: performance experiments from declarative manifests.
+//!
+//! The run flows `manifest → plan → stack → load → metrics → analysis → report`;
+//! see ARCHITECTURE.md for the module map and its invariants.
+
+pub mod cli;
+pub mod error;
+pub mod exit;
+pub mod load;
+pub mod manifest;
+pub mod metrics;
+pub mod plan;
+pub mod stack;

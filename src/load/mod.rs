@@ -1,0 +1,3 @@
+//! The load: shape arithmetic now; the generator itself lands with the load-generator issue.
+
+pub mod shape;

@@ -1,0 +1,137 @@
+//! `load:` — who sends requests, how many, for how long, and in what shape.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{Shape, Step, Task};
+use crate::manifest::duration::Duration;
+
+/// The load of an experiment. Field names follow Locust's flags where they mean the same.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Load {
+    /// Base URL that request paths are joined to (Locust `--host`). May use `{{ vars }}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// `closed`: a number of virtual users, each looping over the scenario (Locust's model).
+    /// `open`: a rate of scenario iterations per second, independent of response times.
+    #[serde(default)]
+    pub model: Workload,
+    /// Closed model: number of virtual users at full load (Locust `--users`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub users: Option<u32>,
+    /// Closed model: users started (or stopped) per second (Locust `--spawn-rate`).
+    #[serde(default = "default_spawn_rate")]
+    #[schemars(extend("exclusiveMinimum" = 0))]
+    pub spawn_rate: f64,
+    /// Open model: scenario iterations started per second at full load.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("exclusiveMinimum" = 0))]
+    pub rate: Option<f64>,
+    /// Open model: most iterations in flight at once; later arrivals are dropped and counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub max_in_flight: Option<u32>,
+    /// Length of the measured load (Locust `--run-time`). Optional when the shape has its own length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_time: Option<Duration>,
+    /// The first part of `run_time`, while caches and pools fill: charted, but excluded from
+    /// statistics and SLOs.
+    #[serde(default, skip_serializing_if = "Duration::is_zero")]
+    pub warmup: Duration,
+    /// Time after the load while metrics settle: no load is sent, metrics are still collected.
+    #[serde(default, skip_serializing_if = "Duration::is_zero")]
+    pub cooldown: Duration,
+    /// How the target (users or rate) changes over the run. Defaults to `kind: constant`.
+    #[serde(default)]
+    pub shape: Shape,
+    /// Pause between a user's tasks, drawn uniformly from `min` to `max`.
+    #[serde(default)]
+    pub think_time: ThinkTime,
+    /// Steps each virtual user runs once when it starts (e.g. login).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub on_start: Vec<Step>,
+    /// The scenario: tasks picked by weight. With no tasks, each iteration is `GET host`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<Task>,
+    /// Default timeout of one request.
+    #[serde(default = "default_timeout")]
+    pub timeout: Duration,
+    /// Open model: number of connections to spread requests over (default: as needed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub connections: Option<u32>,
+    /// Use HTTP/2 (prior knowledge for `http://`, ALPN for `https://`).
+    #[serde(default)]
+    pub http2: bool,
+    /// Write Locust-compatible CSV files `<csv>_stats.csv` etc. into the run directory (Locust `--csv`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csv: Option<String>,
+    /// Serve the generator's own metrics in Prometheus format on this port of 127.0.0.1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub metrics_port: Option<u16>,
+    /// Seed for random choices (task picks, think times, `random()`), for repeatable runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Which program generates the load. Defaults to soy's own generator.
+    #[serde(default)]
+    pub generator: Generator,
+}
+
+fn default_spawn_rate() -> f64 {
+    1.0
+}
+
+fn default_timeout() -> Duration {
+    Duration(std::time::Duration::from_secs(30))
+}
+
+/// Workload model.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Workload {
+    /// Virtual users, each waiting for its response before the next request.
+    #[default]
+    Closed,
+    /// Arrivals at a rate, whatever the response times (no coordinated omission).
+    Open,
+}
+
+/// A uniform random pause.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ThinkTime {
+    /// Shortest pause.
+    #[serde(default)]
+    pub min: Duration,
+    /// Longest pause.
+    #[serde(default)]
+    pub max: Duration,
+}
+
+/// The program that generates load.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Generator {
+    /// soy's built-in generator, driven by `tasks` and `shape`.
+    #[default]
+    Soy,
+    /// An existing Locust file, run with soy's users, spawn rate, run time and host.
+    Locust(LocustGenerator),
+}
+
+/// Settings for running Locust instead of soy's generator.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LocustGenerator {
+    /// The locustfile (Locust `--locustfile`), relative to the manifest.
+    pub locustfile: String,
+    /// A Python file with a `LoadTestShape` class, relative to the manifest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shape_file: Option<String>,
+    /// Extra command-line arguments passed to Locust as they are.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+}

@@ -1,0 +1,27 @@
+//! The experiment manifest v1 as Rust types: the single source of the JSON Schema.
+//!
+//! Doc comments here are the user's field reference: schemars turns them into schema
+//! descriptions that editors show on hover. Every struct rejects unknown keys.
+
+mod experiment;
+mod load;
+mod metrics;
+mod report;
+mod scenario;
+mod shape;
+mod slo;
+mod stack;
+
+pub use experiment::{API_VERSION, Experiment, Kind, Metadata, VarValue};
+pub use load::{Generator, Load, LocustGenerator, ThinkTime, Workload};
+pub use metrics::{
+    BasicAuth, EmbeddedSource, ForEach, MetricsConfig, MetricsSource, PrometheusSource, Query,
+};
+pub use report::{Format, Report, Templates};
+pub use scenario::{Check, Extractor, JsonCheck, Method, Request, Step, Task};
+pub use shape::{Constant, Ramp, Shape, Sine, Spike, Stage, Stages, Steps, Trace};
+pub use slo::{LoadStat, QUERY_STAT_PATTERN, QueryStat, Slo, SloScope};
+pub use stack::{
+    ExternalStack, HttpCheck, LocalService, LocalStack, LogCheck, Ready, Stack, SwarmStack, TcpCheck,
+    Teardown,
+};

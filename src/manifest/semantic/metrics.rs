@@ -1,0 +1,138 @@
+//! Checks of `metrics:`: query names, presets and their parameters, templates, and the
+//! label-matcher regexes of the rendered PromQL.
+
+use super::{Checker, first_duplicate};
+use crate::manifest::diagnostic::did_you_mean;
+use crate::manifest::model::{Experiment, MetricsSource};
+use crate::manifest::pointer::Pointer;
+use crate::manifest::template::QUERY_NAMES;
+use crate::metrics::presets::{self, Needs};
+use crate::metrics::query::{QueryContext, expand, label_regexes, template_of};
+use crate::stack::StackInfo;
+
+pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment, info: Option<&StackInfo>) {
+    let base = Pointer::root().key("metrics");
+    let m = &exp.metrics;
+    if let MetricsSource::Prometheus(p) = &m.source {
+        let u = base.key("source").key("url");
+        c.template(&u, &p.url, &Checker::var_names(exp));
+        if !(p.url.starts_with("http://") || p.url.starts_with("https://")) {
+            c.value(&u, format!("`{}` is not an http:// or https:// URL", p.url));
+        }
+    }
+    if m.step.is_some_and(|s| s.is_zero()) {
+        c.value(&base.key("step"), "a step must be longer than 0s");
+    }
+    if m.rate_window.is_zero() {
+        c.value(&base.key("rate_window"), "a rate window must be longer than 0s");
+    }
+    let list = base.key("queries");
+    for (_, i, name) in first_duplicate(m.queries.iter().map(|q| q.name.as_str())) {
+        c.value(&list.index(i).key("name"), format!("query `{name}` is defined twice"));
+    }
+    let mut allowed: Vec<&str> = exp.vars.keys().map(String::as_str).collect();
+    allowed.extend(QUERY_NAMES);
+    for (i, q) in m.queries.iter().enumerate() {
+        let p = list.index(i);
+        match (&q.promql, &q.preset) {
+            (Some(_), Some(_)) => {
+                c.key(&p.key("preset"), "a query has either `promql` or `preset`, not both");
+                continue;
+            }
+            (None, None) => {
+                c.key(&p, format!("query `{}` needs `promql` or `preset`", q.name))
+                    .help = Some("`soy presets` lists the built-in queries".into());
+                continue;
+            }
+            (None, Some(name)) => match presets::find(name) {
+                None => {
+                    let d = c.value(&p.key("preset"), format!("unknown preset `{name}`"));
+                    d.help = Some(match did_you_mean(name, presets::names()) {
+                        Some(n) => format!("did you mean `{n}`?"),
+                        None => "`soy presets` lists the built-in queries".into(),
+                    });
+                    continue;
+                }
+                Some(preset) => {
+                    let has_cluster = q.cluster.is_some()
+                        || q.for_each.as_ref().is_some_and(|f| f.cluster.is_some());
+                    if preset.needs == Needs::Cluster && !has_cluster {
+                        c.key(&p, format!("preset `{name}` needs an Envoy cluster"))
+                            .help = Some("add `cluster: gateway_cluster` or `for_each: {cluster: [...]}`".into());
+                        continue;
+                    }
+                }
+            },
+            (Some(promql), None) => {
+                c.template(&p.key("promql"), promql, &allowed);
+                for (var, given) in [
+                    ("service", q.service.is_some() || q.for_each.as_ref().is_some_and(|f| f.service.is_some())),
+                    ("cluster", q.cluster.is_some() || q.for_each.as_ref().is_some_and(|f| f.cluster.is_some())),
+                ] {
+                    if !given && uses(promql, var) {
+                        c.value(&p.key("promql"), format!("the query uses `{var}` but sets no `{var}`"))
+                            .help = Some(format!("add `{var}:` or `for_each: {{{var}: [...]}}`"));
+                    }
+                }
+            }
+        }
+        if let Some(fe) = &q.for_each {
+            let fp = p.key("for_each");
+            match (&fe.service, &fe.cluster) {
+                (Some(_), Some(_)) | (None, None) => {
+                    c.key(&fp, "`for_each` takes exactly one of `service` and `cluster`");
+                }
+                (Some(list), None) => {
+                    if q.service.is_some() {
+                        c.key(&p.key("service"), "`service` and `for_each.service` both set");
+                    }
+                    if let Some(info) = info.filter(|i| !i.services.is_empty()) {
+                        let known = info.service_names();
+                        for (j, s) in list.iter().enumerate() {
+                            if !known.contains(s) {
+                                let d = c.value(&fp.key("service").index(j), format!("no service `{s}` in the stack"));
+                                d.help = did_you_mean(s, known.iter().map(String::as_str))
+                                    .map(|n| format!("did you mean `{n}`?"));
+                            }
+                        }
+                    }
+                }
+                (None, Some(_)) => {
+                    if q.cluster.is_some() {
+                        c.key(&p.key("cluster"), "`cluster` and `for_each.cluster` both set");
+                    }
+                }
+            }
+        }
+        // Render and check the label regexes of what would be sent.
+        let Some(info) = info else { continue };
+        let cx = QueryContext {
+            stack: info.name.clone(),
+            services: info.service_names(),
+            rate_window: m.rate_window,
+            step: m.step.unwrap_or(m.rate_window),
+            vars: exp.vars.clone(),
+        };
+        let at = if q.promql.is_some() { p.key("promql") } else { p.key("preset") };
+        if template_of(q).is_some() && c.out.iter().all(|d| !d.path.starts_with(&p.dotted())) {
+            match expand(q, &cx) {
+                Ok(resolved) => {
+                    for r in resolved {
+                        for re in label_regexes(&r.promql) {
+                            // Prometheus anchors label regexes: `^(?:re)$`.
+                            c.regex(&at, &format!("^(?:{re})$"));
+                        }
+                    }
+                }
+                Err(e) => {
+                    c.value(&at, format!("the query does not render: {e}"));
+                }
+            }
+        }
+    }
+}
+
+/// Whether a template refers to `name` as a variable.
+fn uses(template: &str, name: &str) -> bool {
+    crate::manifest::template::variables(template).iter().any(|v| v == name)
+}

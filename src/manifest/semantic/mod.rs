@@ -1,0 +1,154 @@
+//! Checks the schema cannot express: references between sections, files that must exist,
+//! durations that must fit the run, templates and regexes that must compile.
+//!
+//! Each check reports through `Checker`, which turns a document path into a source position,
+//! so every problem is found and shown at once.
+
+mod load;
+mod metrics;
+mod slos;
+mod stack;
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::diagnostic::Diagnostic;
+use super::model::Experiment;
+use super::pointer::Pointer;
+use super::template;
+use super::yaml::SourceMap;
+
+/// Runs every semantic check on a schema-valid manifest.
+pub fn check(exp: &Experiment, doc: &Value, map: &SourceMap, dir: &Path) -> Vec<Diagnostic> {
+    let mut c = Checker {
+        map,
+        dir,
+        out: Vec::new(),
+    };
+    let root = Pointer::root();
+    for name in exp.vars.keys() {
+        let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            c.key(&root.key("vars").key(name), format!("`{name}` cannot be a template variable"))
+                .help = Some("variable names are letters, digits and `_`, not starting with a digit".into());
+        }
+    }
+    env_refs(&mut c, doc, &root);
+    let info = stack::check(&mut c, exp);
+    load::check(&mut c, exp);
+    metrics::check(&mut c, exp, info.as_ref());
+    slos::check(&mut c, exp);
+    report(&mut c, exp);
+    c.out
+}
+
+/// Collects diagnostics with positions.
+pub(crate) struct Checker<'a> {
+    map: &'a SourceMap,
+    dir: &'a Path,
+    out: Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    /// A problem with the value at `ptr`.
+    fn value(&mut self, ptr: &Pointer, message: impl Into<String>) -> &mut Diagnostic {
+        let pos = self.map.value_pos(&ptr.to_string());
+        self.out.push(Diagnostic::new(pos, ptr.dotted(), message));
+        self.out.last_mut().expect("just pushed")
+    }
+
+    /// A problem with the key at `ptr` (the entry as a whole).
+    fn key(&mut self, ptr: &Pointer, message: impl Into<String>) -> &mut Diagnostic {
+        let pos = self.map.key_pos(&ptr.to_string());
+        self.out.push(Diagnostic::new(pos, ptr.dotted(), message));
+        self.out.last_mut().expect("just pushed")
+    }
+
+    /// The referenced file must exist, relative to the manifest.
+    fn file(&mut self, ptr: &Pointer, rel: &str, what: &str) {
+        let path = self.dir.join(rel);
+        if !path.is_file() {
+            self.value(ptr, format!("{what} `{rel}` does not exist"))
+                .help = Some(format!(
+                "paths are relative to the manifest's folder; looked for {}",
+                path.display()
+            ));
+        }
+    }
+
+    /// The string at `ptr` must be a valid template over `allowed` names.
+    fn template(&mut self, ptr: &Pointer, source: &str, allowed: &[&str]) {
+        if let Err((message, help)) = template::check(source, allowed) {
+            self.value(ptr, message).help = help;
+        }
+    }
+
+    /// The string at `ptr` must compile as a regular expression.
+    fn regex(&mut self, ptr: &Pointer, pattern: &str) {
+        if let Err(e) = regex::Regex::new(pattern) {
+            let detail = e.to_string();
+            let last = detail.lines().last().unwrap_or("").trim().to_string();
+            self.value(ptr, format!("`{pattern}` is not a valid regular expression: {last}"));
+        }
+    }
+
+    /// Names `exp.vars` defines, for plan-time templates.
+    fn var_names(exp: &Experiment) -> Vec<&str> {
+        exp.vars.keys().map(String::as_str).collect()
+    }
+}
+
+/// Every `${env:NAME}` must be well formed.
+fn env_refs(c: &mut Checker<'_>, v: &Value, ptr: &Pointer) {
+    match v {
+        Value::String(s) => {
+            if let Err(e) = crate::manifest::env::check_refs(s) {
+                c.value(ptr, e).help =
+                    Some("write `${env:NAME}` with NAME of letters, digits and `_`".into());
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                env_refs(c, item, &ptr.index(i));
+            }
+        }
+        Value::Object(entries) => {
+            for (k, item) in entries {
+                env_refs(c, item, &ptr.key(k));
+            }
+        }
+        _ => {}
+    }
+}
+
+fn report(c: &mut Checker<'_>, exp: &Experiment) {
+    let base = Pointer::root().key("report").key("template");
+    let t = &exp.report.template;
+    for (key, path) in [("html", &t.html), ("markdown", &t.markdown)] {
+        if let Some(p) = path {
+            c.file(&base.key(key), p, "report template");
+        }
+    }
+    let mut seen = Vec::new();
+    for (i, f) in exp.report.formats.iter().enumerate() {
+        if seen.contains(f) {
+            c.value(&Pointer::root().key("report").key("formats").index(i), "format listed twice");
+        }
+        seen.push(*f);
+    }
+}
+
+/// The first name in `names` seen before, with both indices.
+fn first_duplicate<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<(usize, usize, &'a str)> {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut out = Vec::new();
+    for (i, n) in names.into_iter().enumerate() {
+        if let Some(j) = seen.iter().position(|s| *s == n) {
+            out.push((j, i, n));
+        }
+        seen.push(n);
+    }
+    out
+}

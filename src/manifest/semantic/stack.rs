@@ -1,0 +1,118 @@
+//! Checks of `stack:`: files, service names, readiness checks.
+
+use super::{Checker, first_duplicate};
+use crate::manifest::diagnostic::did_you_mean;
+use crate::manifest::model::{Experiment, Ready, Stack};
+use crate::manifest::pointer::Pointer;
+use crate::stack::{StackInfo, describe};
+
+/// Checks the stack and returns what the plan and other checks need to know of it.
+pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment) -> Option<StackInfo> {
+    let base = Pointer::root().key("stack");
+    let vars = Checker::var_names(exp);
+    let mut services: Vec<String> = Vec::new();
+    match &exp.stack {
+        Stack::Swarm(s) => {
+            c.template(&base.key("name"), &s.name, &vars);
+            c.file(&base.key("file"), &s.file, "stack file");
+        }
+        Stack::Local(s) => {
+            if let Some(n) = &s.name {
+                c.template(&base.key("name"), n, &vars);
+            }
+            let list = base.key("services");
+            for (_, i, name) in first_duplicate(s.services.iter().map(|s| s.name.as_str())) {
+                c.value(&list.index(i).key("name"), format!("service `{name}` is defined twice"));
+            }
+            for (i, svc) in s.services.iter().enumerate() {
+                let p = list.index(i);
+                if let Some(w) = &svc.workdir {
+                    if !c.dir.join(w).is_dir() {
+                        c.value(&p.key("workdir"), format!("working directory `{w}` does not exist"));
+                    }
+                }
+                if svc.command.contains('/') && svc.command != "soy" {
+                    c.file(&p.key("command"), &svc.command, "program");
+                }
+                ready(c, &p.key("ready"), &svc.ready, &vars, &names(s));
+            }
+            services = names(s);
+        }
+        Stack::External(s) => {
+            if let Some(n) = &s.name {
+                c.template(&base.key("name"), n, &vars);
+            }
+        }
+    }
+    let before = c.out.len();
+    let info = describe(exp, c.dir);
+    let info = match info {
+        Ok(info) => info,
+        Err(e) => {
+            // Missing files and bad templates are reported above; say only what is new.
+            if c.out.len() == before && !e.contains("cannot read") {
+                c.value(&base.key("file"), e);
+            }
+            return None;
+        }
+    };
+    if let Stack::Swarm(s) = &exp.stack {
+        services = info.service_names();
+        let known: Vec<&str> = services.iter().map(String::as_str).collect();
+        for (field, keys) in [
+            ("replicas", s.replicas.keys().collect::<Vec<_>>()),
+            ("env", s.env.keys().collect()),
+        ] {
+            for k in keys {
+                if !known.contains(&k.as_str()) {
+                    let d = c.key(
+                        &base.key(field).key(k),
+                        format!("the stack file has no service `{k}`"),
+                    );
+                    d.help = Some(match did_you_mean(k, known.iter().copied()) {
+                        Some(n) => format!("did you mean `{n}`?"),
+                        None => format!("services in {}: {}", s.file, known.join(", ")),
+                    });
+                }
+            }
+        }
+    }
+    ready(c, &base.key("ready"), exp.stack.ready(), &vars, &services);
+    Some(info)
+}
+
+fn names(s: &crate::manifest::model::LocalStack) -> Vec<String> {
+    s.services.iter().map(|s| s.name.clone()).collect()
+}
+
+fn ready(c: &mut Checker<'_>, base: &Pointer, r: &Ready, vars: &[&str], services: &[String]) {
+    if r.timeout.is_zero() {
+        c.value(&base.key("timeout"), "a readiness timeout of 0s can never pass");
+    }
+    for (i, h) in r.http.iter().enumerate() {
+        let p = base.key("http").index(i).key("url");
+        c.template(&p, &h.url, vars);
+        if !(h.url.starts_with("http://") || h.url.starts_with("https://")) {
+            c.value(&p, format!("`{}` is not an http:// or https:// URL", h.url));
+        }
+    }
+    for (i, t) in r.tcp.iter().enumerate() {
+        let p = base.key("tcp").index(i).key("address");
+        let port_ok = t
+            .address
+            .rsplit_once(':')
+            .is_some_and(|(h, port)| !h.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
+        if !port_ok {
+            c.value(&p, format!("`{}` is not a `host:port` address", t.address));
+        }
+    }
+    for (i, l) in r.log.iter().enumerate() {
+        let p = base.key("log").index(i);
+        c.regex(&p.key("pattern"), &l.pattern);
+        if !services.iter().any(|s| s == &l.service) {
+            let d = c.value(&p.key("service"), format!("no service `{}` in the stack", l.service));
+            d.help = did_you_mean(&l.service, services.iter().map(String::as_str))
+                .map(|n| format!("did you mean `{n}`?"));
+        }
+    }
+}

@@ -1,0 +1,338 @@
+//! The resolved experiment: what `soy apply` will do, in order, with every template rendered.
+//! `soy plan` prints it; the run pipeline executes it. Secrets stay as `${env:NAME}`.
+
+mod render;
+
+use serde::Serialize;
+
+use crate::load::shape::{self, Segment, ShapeInput};
+use crate::manifest::Manifest;
+use crate::manifest::duration::Duration;
+use crate::manifest::model::{Experiment, Format, Generator, MetricsSource, Slo, Workload};
+use crate::manifest::template;
+use crate::metrics::query::{QueryContext, ResolvedQuery, expand};
+use crate::stack::{StackInfo, describe};
+
+pub use render::render_text;
+
+/// Points a default query step aims for over the run.
+const TARGET_POINTS: f64 = 500.0;
+
+/// The experiment as it will run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub phases: Vec<Phase>,
+    pub stack: StackPlan,
+    pub load: LoadPlan,
+    pub metrics: MetricsPlan,
+    pub slos: Vec<String>,
+    pub reports: Vec<Format>,
+}
+
+/// One step of the run. Offsets count from the start of the load.
+#[derive(Debug, Clone, Serialize)]
+pub struct Phase {
+    pub name: &'static str,
+    /// Seconds from the start of the load; `None` for phases before or after it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration: Option<f64>,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StackPlan {
+    #[serde(flatten)]
+    pub info: StackInfo,
+    pub ready_timeout: Duration,
+    pub teardown: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadPlan {
+    pub generator: String,
+    pub model: Workload,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Users (closed) or iterations per second (open) at full load.
+    pub target: f64,
+    pub spawn_rate: f64,
+    pub run_time: Duration,
+    pub warmup: Duration,
+    pub cooldown: Duration,
+    pub shape: &'static str,
+    pub segments: Vec<Segment>,
+    pub on_start: Vec<String>,
+    pub tasks: Vec<TaskPlan>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskPlan {
+    pub name: String,
+    pub weight: u32,
+    /// Share of picks, in percent.
+    pub share: f64,
+    pub requests: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricsPlan {
+    pub source: String,
+    pub step: Duration,
+    pub rate_window: Duration,
+    pub queries: Vec<ResolvedQuery>,
+}
+
+/// Why a valid manifest could not be planned (a file read at plan time went away, say).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot plan {file}: {message}")]
+pub struct PlanError {
+    pub file: String,
+    pub message: String,
+}
+
+/// Resolves a checked manifest into a plan.
+pub fn build(m: &Manifest) -> Result<Plan, PlanError> {
+    let fail = |message: String| PlanError {
+        file: m.path.display().to_string(),
+        message,
+    };
+    let exp = &m.experiment;
+    let info = describe(exp, &m.dir).map_err(fail)?;
+    let l = &exp.load;
+    let trace = match &l.shape {
+        crate::manifest::model::Shape::Trace(t) => {
+            let path = m.dir.join(&t.file);
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| fail(format!("cannot read trace {}: {e}", path.display())))?;
+            Some(shape::parse_trace(&text).map_err(|e| fail(format!("trace {}: {e}", t.file)))?)
+        }
+        _ => None,
+    };
+    let run_time = l
+        .run_time
+        .map(|d| d.as_secs_f64())
+        .or_else(|| shape::natural_length(&l.shape, trace.as_ref()))
+        .unwrap_or(0.0);
+    let full = match l.model {
+        Workload::Closed => l.users.map(f64::from),
+        Workload::Open => l.rate,
+    };
+    let segments = shape::segments(
+        &l.shape,
+        ShapeInput {
+            model: l.model,
+            full: full.unwrap_or(0.0),
+            spawn_rate: l.spawn_rate,
+            run_time,
+        },
+        trace.as_ref(),
+    );
+    let target = full.unwrap_or_else(|| segments.iter().map(|s| s.from.max(s.to)).fold(0.0, f64::max));
+    let total = run_time + l.cooldown.as_secs_f64();
+    let step = exp
+        .metrics
+        .step
+        .unwrap_or_else(|| Duration::from_secs_f64((total / TARGET_POINTS).ceil().max(1.0)));
+    let cx = QueryContext {
+        stack: info.name.clone(),
+        services: info.service_names(),
+        rate_window: exp.metrics.rate_window,
+        step,
+        vars: exp.vars.clone(),
+    };
+    let mut queries = Vec::new();
+    for q in &exp.metrics.queries {
+        queries.extend(expand(q, &cx).map_err(|e| fail(format!("query `{}`: {e}", q.name)))?);
+    }
+    let vars = template::vars_context(&exp.vars);
+    let host = l
+        .host
+        .as_deref()
+        .map(|h| template::render(h, &vars))
+        .transpose()
+        .map_err(fail)?;
+    let ready = exp.stack.ready();
+    Ok(Plan {
+        name: exp.metadata.name.clone(),
+        description: exp.metadata.description.clone(),
+        labels: exp.metadata.labels.clone(),
+        phases: phases(exp, &info, run_time, step),
+        stack: StackPlan {
+            info,
+            ready_timeout: ready.timeout,
+            teardown: teardown(exp),
+        },
+        load: LoadPlan {
+            generator: match &l.generator {
+                Generator::Soy => "soy".into(),
+                Generator::Locust(g) => format!("locust ({})", g.locustfile),
+            },
+            model: l.model,
+            host,
+            target,
+            spawn_rate: l.spawn_rate,
+            run_time: Duration::from_secs_f64(run_time),
+            warmup: l.warmup,
+            cooldown: l.cooldown,
+            shape: l.shape.kind(),
+            segments,
+            on_start: l.on_start.iter().map(|s| describe_request(&s.request)).collect(),
+            tasks: tasks(exp),
+        },
+        metrics: MetricsPlan {
+            source: match &exp.metrics.source {
+                MetricsSource::Prometheus(p) => format!("prometheus at {}", p.url),
+                MetricsSource::Embedded(e) => {
+                    format!("embedded (soy scrapes every {})", e.scrape_interval)
+                }
+            },
+            step,
+            rate_window: exp.metrics.rate_window,
+            queries,
+        },
+        slos: exp.slos.iter().map(describe_slo).collect(),
+        reports: exp.report.formats.clone(),
+    })
+}
+
+fn teardown(exp: &Experiment) -> String {
+    use crate::manifest::model::Stack;
+    match &exp.stack {
+        Stack::Swarm(s) => format!("{:?}", s.teardown).to_lowercase(),
+        Stack::Local(s) => format!("{:?}", s.teardown).to_lowercase(),
+        Stack::External(_) => "nothing to remove".into(),
+    }
+}
+
+fn phases(exp: &Experiment, info: &StackInfo, run_time: f64, step: Duration) -> Vec<Phase> {
+    let l = &exp.load;
+    let warm = l.warmup.as_secs_f64();
+    let cool = l.cooldown.as_secs_f64();
+    let ready = exp.stack.ready();
+    let up = match info.driver {
+        "external" => "target already running".to_string(),
+        d => format!("{d}: {} service(s) of stack `{}`", info.services.len(), info.name),
+    };
+    vec![
+        Phase { name: "deploy", start: None, duration: None, detail: up },
+        Phase {
+            name: "ready",
+            start: None,
+            duration: None,
+            detail: format!(
+                "{} check(s), within {}",
+                ready.http.len() + ready.tcp.len() + ready.log.len(),
+                ready.timeout
+            ),
+        },
+        Phase {
+            name: "warmup",
+            start: Some(0.0),
+            duration: Some(warm),
+            detail: "load on, excluded from statistics".into(),
+        },
+        Phase {
+            name: "steady",
+            start: Some(warm),
+            duration: Some(run_time - warm),
+            detail: "measured window".into(),
+        },
+        Phase {
+            name: "cooldown",
+            start: Some(run_time),
+            duration: Some(cool),
+            detail: "load off, metrics still collected".into(),
+        },
+        Phase {
+            name: "collect",
+            start: Some(run_time + cool),
+            duration: None,
+            detail: format!(
+                "{} quer(ies) over +0s..+{}, step {step}",
+                exp.metrics.queries.len(),
+                Duration::from_secs_f64(run_time + cool)
+            ),
+        },
+        Phase { name: "teardown", start: None, duration: None, detail: teardown(exp) },
+        Phase {
+            name: "report",
+            start: None,
+            duration: None,
+            detail: format!("{} SLO(s); {:?}", exp.slos.len(), exp.report.formats).to_lowercase(),
+        },
+    ]
+}
+
+fn tasks(exp: &Experiment) -> Vec<TaskPlan> {
+    let total: u32 = exp.load.tasks.iter().map(|t| t.weight).sum();
+    exp.load
+        .tasks
+        .iter()
+        .map(|t| TaskPlan {
+            name: t.name.clone(),
+            weight: t.weight,
+            share: if total == 0 { 0.0 } else { 100.0 * f64::from(t.weight) / f64::from(total) },
+            requests: t
+                .request
+                .iter()
+                .chain(t.steps.iter().map(|s| &s.request))
+                .map(describe_request)
+                .collect(),
+        })
+        .collect()
+}
+
+fn describe_request(r: &crate::manifest::model::Request) -> String {
+    let method = serde_json::to_value(r.method)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let target = r.path.as_deref().or(r.url.as_deref()).unwrap_or("");
+    match &r.name {
+        Some(n) if n != target => format!("{method} {target} (as {n})"),
+        _ => format!("{method} {target}"),
+    }
+}
+
+/// One line describing an SLO: `p95 of all requests <= 250ms`.
+pub fn describe_slo(s: &Slo) -> String {
+    let subject = match (&s.load, &s.query) {
+        (Some(stat), _) => {
+            let stat = serde_json::to_value(stat)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            match &s.request {
+                Some(r) => format!("{stat} of `{r}`"),
+                None => format!("{stat} of all requests"),
+            }
+        }
+        (None, Some(q)) => {
+            let stat = s.stat.map_or("mean".to_string(), |st| st.to_string());
+            let per = match s.per {
+                crate::manifest::model::SloScope::Total => "",
+                crate::manifest::model::SloScope::Series => " per series",
+            };
+            format!("{stat} of query `{q}`{per}")
+        }
+        (None, None) => "nothing".into(),
+    };
+    let mut parts = Vec::new();
+    if let Some(min) = s.min {
+        parts.push(format!(">= {min}"));
+    }
+    if let Some(max) = s.max {
+        parts.push(format!("<= {max}"));
+    }
+    let line = format!("{subject} {}", parts.join(" and "));
+    match &s.name {
+        Some(n) => format!("{n}: {line}"),
+        None => line,
+    }
+}
