@@ -1,1 +1,3 @@
-fn main() { print!("{}", soy::manifest::schema::generate_text()); }
+fn main() {
+    print!("{}", soy::manifest::schema::generate_text());
+}

@@ -41,7 +41,10 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::Presets => {
             let mut text = String::new();
             for p in presets::PRESETS {
-                text.push_str(&format!("{:<26} {} [{}]\n    {}\n", p.name, p.description, p.unit, p.promql));
+                text.push_str(&format!(
+                    "{:<26} {} [{}]\n    {}\n",
+                    p.name, p.description, p.unit, p.promql
+                ));
             }
             out(&text)
         }
@@ -81,7 +84,10 @@ fn json<T: serde::Serialize>(v: &T) -> String {
 /// Writes to stdout; a closed pipe (`soy plan | head`) is not an error.
 fn out(text: &str) -> Result<u8, Error> {
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
         Ok(()) => Ok(exit::OK),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(exit::OK),
         Err(e) => Err(Error::Output(e)),

@@ -65,8 +65,13 @@ pub fn segments(shape: &Shape, input: ShapeInput, trace: Option<&TracePoints>) -
             let mut t = 0.0;
             let mut target = s.start;
             while t < rt && every > 0.0 {
-                let reached = (s.step > 0.0 && target >= s.until) || (s.step < 0.0 && target <= s.until);
-                let end = if reached || s.step == 0.0 { rt } else { (t + every).min(rt) };
+                let reached =
+                    (s.step > 0.0 && target >= s.until) || (s.step < 0.0 && target <= s.until);
+                let end = if reached || s.step == 0.0 {
+                    rt
+                } else {
+                    (t + every).min(rt)
+                };
                 out.push(seg(t, end, target, target));
                 t = end;
                 target = if s.step > 0.0 {
@@ -179,7 +184,12 @@ pub fn parse_trace(text: &str) -> Result<TracePoints, String> {
                 points.push((t, v));
             }
             _ if points.is_empty() && i == 0 => {}
-            _ => return Err(format!("line {}: expected `seconds,target`, found `{line}`", i + 1)),
+            _ => {
+                return Err(format!(
+                    "line {}: expected `seconds,target`, found `{line}`",
+                    i + 1
+                ));
+            }
         }
     }
     if points.is_empty() {
@@ -207,7 +217,9 @@ mod tests {
 
     #[test]
     fn steps_stop_at_until_and_hold() {
-        let s = shape(serde_json::json!({"kind": "steps", "start": 10, "step": 10, "every": "1m", "until": 30}));
+        let s = shape(
+            serde_json::json!({"kind": "steps", "start": 10, "step": 10, "every": "1m", "until": 30}),
+        );
         let segs = segments(&s, input(300.0), None);
         let targets: Vec<f64> = segs.iter().map(|s| s.from).collect();
         assert_eq!(targets, vec![10.0, 20.0, 30.0]);
@@ -217,12 +229,15 @@ mod tests {
 
     #[test]
     fn spike_and_ramp() {
-        let s = shape(serde_json::json!({"kind": "spike", "base": 10, "peak": 100, "at": "1m", "hold": "30s"}));
+        let s = shape(
+            serde_json::json!({"kind": "spike", "base": 10, "peak": 100, "at": "1m", "hold": "30s"}),
+        );
         let segs = segments(&s, input(180.0), None);
         assert_eq!(segs.len(), 3);
         assert_eq!(target_at(&segs, 75.0), 100.0);
         assert_eq!(target_at(&segs, 100.0), 10.0);
-        let r = shape(serde_json::json!({"kind": "ramp", "from": 0, "to": 100, "duration": "100s"}));
+        let r =
+            shape(serde_json::json!({"kind": "ramp", "from": 0, "to": 100, "duration": "100s"}));
         let segs = segments(&r, input(200.0), None);
         assert_eq!(target_at(&segs, 25.0), 25.0);
         assert_eq!(target_at(&segs, 150.0), 100.0);

@@ -75,7 +75,15 @@ fn render_one(file: &str, source: &str, d: &Diagnostic) -> String {
             let pad = " ".repeat(gutter);
             let _ = writeln!(out, "{pad}--> {file}:{}:{}", pos.line, pos.col);
             let line = source.lines().nth(pos.line - 1).unwrap_or("");
-            let shown = printable(line);
+            // Long lines are shown as a window around the column.
+            let skip = pos.col.saturating_sub(WINDOW / 2 + 1);
+            let shown = printable(line, skip);
+            let col = pos.col - skip + usize::from(skip > 0);
+            let pos = Pos {
+                col,
+                len: pos.len.min(WINDOW + 1 - col.min(WINDOW)).max(1),
+                ..pos
+            };
             let _ = writeln!(out, "{pad} |");
             let _ = writeln!(out, "{} | {}", pos.line, shown);
             let lead: String = shown
@@ -104,28 +112,35 @@ fn render_one(file: &str, source: &str, d: &Diagnostic) -> String {
     out
 }
 
-/// The source line as shown: long lines cut, control characters made visible.
-fn printable(line: &str) -> String {
-    const MAX: usize = 160;
-    let mut s: String = line
-        .chars()
-        .take(MAX)
-        .map(|c| {
-            if c.is_control() && c != '\t' {
-                '\u{FFFD}'
-            } else {
-                c
-            }
-        })
-        .collect();
-    if line.chars().count() > MAX {
+/// Characters of a source line shown at most.
+const WINDOW: usize = 120;
+
+/// The source line as shown: `skip` characters dropped (marked `…`), long lines cut,
+/// control characters made visible.
+fn printable(line: &str, skip: usize) -> String {
+    const MAX: usize = WINDOW;
+    let mut s = String::new();
+    if skip > 0 {
+        s.push('…');
+    }
+    s.extend(line.chars().skip(skip).take(MAX).map(|c| {
+        if c.is_control() && c != '\t' {
+            '\u{FFFD}'
+        } else {
+            c
+        }
+    }));
+    if line.chars().count() > MAX + skip {
         s.push('…');
     }
     s
 }
 
 /// The candidate closest to `word`, if it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (strsim::damerau_levenshtein(word, c), c))
@@ -144,13 +159,20 @@ mod tests {
             file: "x.yaml".into(),
             source: "a: 1\nload:\n  users: -5\n".into(),
             items: vec![
-                Diagnostic::new(Some(Pos::new(3, 10, 2)), "load.users", "expected at least 1")
-                    .with_help("users is a count"),
+                Diagnostic::new(
+                    Some(Pos::new(3, 10, 2)),
+                    "load.users",
+                    "expected at least 1",
+                )
+                .with_help("users is a count"),
             ],
         };
         let text = diags.render();
         assert!(text.contains(" --> x.yaml:3:10\n"), "{text}");
-        assert!(text.contains("3 |   users: -5\n  |          ^^\n"), "{text}");
+        assert!(
+            text.contains("3 |   users: -5\n  |          ^^\n"),
+            "{text}"
+        );
         assert!(text.ends_with("error: x.yaml has 1 problem\n"));
     }
 

@@ -34,7 +34,8 @@ impl Duration {
 
 /// Parses `1h30m`, `250ms`, `1.5s`: one or more number-unit pairs.
 pub fn parse(text: &str) -> Result<Duration, String> {
-    let bad = || format!("`{text}` is not a duration; write it like `90s`, `5m`, `1h30m` or `250ms`");
+    let bad =
+        || format!("`{text}` is not a duration; write it like `90s`, `5m`, `1h30m` or `250ms`");
     if text.is_empty() {
         return Err(bad());
     }
@@ -45,7 +46,10 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .ok_or_else(bad)?;
         let (num, tail) = rest.split_at(num_len);
-        if num.is_empty() || num.starts_with('.') || num.ends_with('.') || num.matches('.').count() > 1
+        if num.is_empty()
+            || num.starts_with('.')
+            || num.ends_with('.')
+            || num.matches('.').count() > 1
         {
             return Err(bad());
         }
@@ -165,7 +169,9 @@ mod tests {
     #[test]
     fn pattern_agrees_with_parser() {
         let re = regex::Regex::new(PATTERN).unwrap();
-        for text in ["90s", "1h30m", "250ms", "1.5s", "90", "5 m", "1.s", "5min", "2d"] {
+        for text in [
+            "90s", "1h30m", "250ms", "1.5s", "90", "5 m", "1.s", "5min", "2d",
+        ] {
             assert_eq!(re.is_match(text), parse(text).is_ok(), "{text}");
         }
     }

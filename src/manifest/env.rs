@@ -38,10 +38,15 @@ fn for_each_ref(s: &str, mut f: impl FnMut(&str) -> String) -> Result<String, St
             .find('}')
             .ok_or_else(|| "`${env:` is not closed with `}`".to_string())?;
         let name = &after[..end];
-        let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        let valid = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid {
-            return Err(format!("`${{env:{name}}}` does not name an environment variable"));
+            return Err(format!(
+                "`${{env:{name}}}` does not name an environment variable"
+            ));
         }
         out.push_str(&f(name));
         rest = &after[end + 1..];
@@ -57,7 +62,10 @@ mod tests {
     #[test]
     fn resolves_and_reports() {
         let look = |n: &str| (n == "TOKEN").then(|| "s3cret".to_string());
-        assert_eq!(resolve("Bearer ${env:TOKEN}", look).unwrap(), "Bearer s3cret");
+        assert_eq!(
+            resolve("Bearer ${env:TOKEN}", look).unwrap(),
+            "Bearer s3cret"
+        );
         assert!(resolve("${env:NOPE}", look).unwrap_err().contains("`NOPE`"));
         assert!(check_refs("${env:TOKEN").is_err());
         assert!(check_refs("${env:1X}").is_err());

@@ -59,7 +59,12 @@ pub fn load(path: &Path) -> Result<Manifest, LoadError> {
     let file = path.display().to_string();
     let text = match source::read(path) {
         Ok(t) => t,
-        Err(source::ReadError::Io(e)) => return Err(LoadError::Io { path: file, source: e }),
+        Err(source::ReadError::Io(e)) => {
+            return Err(LoadError::Io {
+                path: file,
+                source: e,
+            });
+        }
         Err(source::ReadError::Invalid(items, text)) => {
             return Err(LoadError::Invalid(Diagnostics {
                 file,
@@ -70,7 +75,13 @@ pub fn load(path: &Path) -> Result<Manifest, LoadError> {
     };
     let dir = path
         .parent()
-        .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                p
+            }
+        })
         .unwrap_or(Path::new("."))
         .to_path_buf();
     parse(path.to_path_buf(), dir, text)
@@ -114,7 +125,9 @@ pub fn parse(path: PathBuf, dir: PathBuf, text: String) -> Result<Manifest, Load
             "",
             format!("expected a mapping at the top level, found {found}"),
         )
-        .with_help("a manifest is a mapping that starts with `apiVersion: soy/v1` and `kind: Experiment`");
+        .with_help(
+            "a manifest is a mapping that starts with `apiVersion: soy/v1` and `kind: Experiment`",
+        );
         return Err(invalid(vec![d], &text));
     }
     let problems = schema_check::check(&doc, &map);

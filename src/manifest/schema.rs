@@ -15,10 +15,10 @@ pub const SCHEMA_PATH: &str = "schemas/experiment.schema.json";
 /// The schema as a JSON value.
 pub fn generate() -> Value {
     let mut settings = SchemaSettings::draft2020_12();
-    settings
-        .transforms
-        .push(Box::new(RecursiveTransform(tidy)));
-    let schema = settings.into_generator().into_root_schema_for::<Experiment>();
+    settings.transforms.push(Box::new(RecursiveTransform(tidy)));
+    let schema = settings
+        .into_generator()
+        .into_root_schema_for::<Experiment>();
     schema.to_value()
 }
 

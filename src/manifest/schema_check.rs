@@ -38,9 +38,8 @@ impl Cx<'_> {
         let ptr = err.instance_path().to_string();
         let path = Pointer::parse(&ptr, self.doc);
         let instance = self.doc.pointer(&ptr).unwrap_or(&Value::Null);
-        let at_value = |message: String| {
-            Diagnostic::new(self.map.value_pos(&ptr), path.dotted(), message)
-        };
+        let at_value =
+            |message: String| Diagnostic::new(self.map.value_pos(&ptr), path.dotted(), message);
         let schema_node = parent_schema(&err.schema_path().to_string());
         let diag = match err.kind() {
             ValidationErrorKind::AdditionalProperties { unexpected } => {
@@ -52,10 +51,12 @@ impl Cx<'_> {
                         child.dotted(),
                         format!("unknown key `{key}` in {}", describe_place(&path)),
                     );
-                    d.help = Some(match did_you_mean(key, allowed.iter().map(String::as_str)) {
-                        Some(near) => format!("did you mean `{near}`?"),
-                        None => format!("valid keys here: {}", quote_list(&allowed)),
-                    });
+                    d.help = Some(
+                        match did_you_mean(key, allowed.iter().map(String::as_str)) {
+                            Some(near) => format!("did you mean `{near}`?"),
+                            None => format!("valid keys here: {}", quote_list(&allowed)),
+                        },
+                    );
                     out.push(d);
                 }
                 return;
@@ -67,8 +68,13 @@ impl Cx<'_> {
             }
             ValidationErrorKind::Required { property } => {
                 let name = property.as_str().unwrap_or_default();
+                let pos = if ptr.is_empty() {
+                    first_key_pos(self.doc, self.map)
+                } else {
+                    self.map.key_pos(&ptr)
+                };
                 let mut d = Diagnostic::new(
-                    self.map.key_pos(&ptr),
+                    pos,
                     path.dotted(),
                     format!("missing required key `{name}` in {}", describe_place(&path)),
                 );
@@ -182,7 +188,9 @@ impl Cx<'_> {
                     .with_help(format!("`{tag}` is one of {}", quote_list(&values)));
                     out.push(d);
                 }
-                Some(chosen) => match values.iter().position(|v| Some(v.as_str()) == chosen.as_str())
+                Some(chosen) => match values
+                    .iter()
+                    .position(|v| Some(v.as_str()) == chosen.as_str())
                 {
                     Some(i) => {
                         for e in context.get(i).into_iter().flatten() {
@@ -212,6 +220,25 @@ impl Cx<'_> {
             }
             return;
         }
+        if let Some(values) = branches.and_then(|b| constants(b)) {
+            let mut d = Diagnostic::new(
+                self.map.value_pos(&ptr),
+                path.dotted(),
+                format!(
+                    "expected one of {}, found {}",
+                    quote_list(&values),
+                    describe_value(instance)
+                ),
+            );
+            if let Some(near) = instance
+                .as_str()
+                .and_then(|s| did_you_mean(s, values.iter().map(String::as_str)))
+            {
+                d.help = Some(format!("did you mean `{near}`?"));
+            }
+            out.push(d);
+            return;
+        }
         if tag.is_some() {
             out.push(Diagnostic::new(
                 self.map.value_pos(&ptr),
@@ -239,6 +266,12 @@ impl Cx<'_> {
     }
 }
 
+/// Where the document's first key is: the place to point at for the top level as a whole.
+fn first_key_pos(doc: &Value, map: &SourceMap) -> Option<super::yaml::Pos> {
+    let key = doc.as_object()?.keys().next()?;
+    map.key_pos(&Pointer::root().key(key).to_string())
+}
+
 fn depth(e: &ValidationError<'_>) -> usize {
     e.instance_path().to_string().matches('/').count()
 }
@@ -254,6 +287,20 @@ fn property_names(node: Option<&Value>) -> Vec<String> {
         .and_then(Value::as_object)
         .map(|p| p.keys().cloned().collect())
         .unwrap_or_default()
+}
+
+/// The values of an enum whose variants are documented (`oneOf` of `const`s), if it is one.
+fn constants(branches: &[Value]) -> Option<Vec<String>> {
+    branches
+        .iter()
+        .map(|b| {
+            b.get("const").map(show_plain).or_else(|| {
+                b.get("enum")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().map(show_plain).collect::<Vec<_>>().join("`, `"))
+            })
+        })
+        .collect()
 }
 
 /// The tag key of a tagged enum's branches (`kind`, `driver`) and each branch's tag value.
@@ -343,7 +390,9 @@ fn quote_list(items: &[String]) -> String {
 }
 
 fn first_sentence(s: &str) -> &str {
-    s.split_once(". ").map_or(s, |(a, _)| a).trim_end_matches('.')
+    s.split_once(". ")
+        .map_or(s, |(a, _)| a)
+        .trim_end_matches('.')
 }
 
 fn pattern_message(pattern: &str, instance: &Value) -> String {
@@ -355,7 +404,9 @@ fn pattern_message(pattern: &str, instance: &Value) -> String {
         r"^[A-Za-z0-9][A-Za-z0-9._-]*$" => {
             "a name of letters, digits, `.`, `_` and `-`, starting with a letter or digit"
         }
-        r"^[A-Za-z_][A-Za-z0-9_]*$" => "a name of letters, digits and `_`, not starting with a digit",
+        r"^[A-Za-z_][A-Za-z0-9_]*$" => {
+            "a name of letters, digits and `_`, not starting with a digit"
+        }
         _ => return format!("expected text matching `{pattern}`, found {found}"),
     };
     format!("expected {expected}, found {found}")

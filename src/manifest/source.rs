@@ -21,7 +21,9 @@ pub enum ReadError {
 pub fn read(path: &Path) -> Result<String, ReadError> {
     let meta = std::fs::metadata(path).map_err(ReadError::Io)?;
     if meta.is_dir() {
-        return Err(ReadError::Io(std::io::Error::other("is a directory, not a manifest file")));
+        return Err(ReadError::Io(std::io::Error::other(
+            "is a directory, not a manifest file",
+        )));
     }
     if meta.len() > MAX_BYTES {
         let d = Diagnostic::new(
@@ -33,7 +35,9 @@ pub fn read(path: &Path) -> Result<String, ReadError> {
                 human_bytes(MAX_BYTES)
             ),
         )
-        .with_help("a manifest describes an experiment; keep data such as traces in separate files");
+        .with_help(
+            "a manifest describes an experiment; keep data such as traces in separate files",
+        );
         return Err(ReadError::Invalid(vec![d], String::new()));
     }
     let bytes = std::fs::read(path).map_err(ReadError::Io)?;
@@ -57,7 +61,10 @@ pub fn decode(bytes: Vec<u8>) -> Result<String, ReadError> {
             return Err(ReadError::Invalid(vec![d], head));
         }
     };
-    let text = text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text);
+    let text = text
+        .strip_prefix('\u{feff}')
+        .map(str::to_string)
+        .unwrap_or(text);
     if let Some(i) = text.find('\0') {
         let d = Diagnostic::new(
             Some(end_pos(&text[..i])),

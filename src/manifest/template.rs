@@ -119,7 +119,12 @@ mod tests {
         let (msg, hint) = check("{{ stak }}", &["stack", "service"]).unwrap_err();
         assert_eq!(msg, "unknown template variable `stak`");
         assert_eq!(hint.as_deref(), Some("did you mean `stack`?"));
-        assert!(check("{{ x", &["x"]).unwrap_err().0.starts_with("template syntax error"));
+        assert!(
+            check("{{ x", &["x"])
+                .unwrap_err()
+                .0
+                .starts_with("template syntax error")
+        );
     }
 
     #[test]

@@ -131,7 +131,15 @@ impl<'a> Builder<'a> {
         loop {
             let (event, mark) = parser.next_token().map_err(|e| {
                 let m = *e.marker();
-                self.error_at(self.pos(m, 1), "", format!("invalid YAML: {}", e.info()))
+                let mut err =
+                    self.error_at(self.pos(m, 1), "", format!("invalid YAML: {}", e.info()));
+                if e.info().contains("recursion limit") {
+                    err.message = "nesting too deep for a manifest".into();
+                    err.help = Some(
+                        "a manifest never needs this much nesting; is the file generated?".into(),
+                    );
+                }
+                err
             })?;
             match event {
                 Event::StreamEnd => break,
@@ -230,16 +238,15 @@ impl<'a> Builder<'a> {
 
     fn check_tag(&self, tag: &Option<Tag>, mark: Marker) -> Result<(), YamlError> {
         match tag {
-            Some(t) if !(t.handle == "tag:yaml.org,2002:" || t.handle == "!!") => {
-                Err(self.error_at(
+            Some(t) if !(t.handle == "tag:yaml.org,2002:" || t.handle == "!!") => Err(self
+                .error_at(
                     self.pos(mark, 1),
                     "",
                     format!(
                         "unsupported YAML tag `{}{}`: soy manifests use plain YAML",
                         t.handle, t.suffix
                     ),
-                ))
-            }
+                )),
             _ => Ok(()),
         }
     }
@@ -262,7 +269,9 @@ impl<'a> Builder<'a> {
                 pos,
                 pointer: String::new(),
                 message: format!("nesting deeper than {MAX_DEPTH} levels"),
-                help: Some("a manifest never needs this much nesting; is the file generated?".into()),
+                help: Some(
+                    "a manifest never needs this much nesting; is the file generated?".into(),
+                ),
             });
         }
         self.nodes += 1;
@@ -490,7 +499,7 @@ mod tests {
     fn deep_nesting_is_bounded() {
         let src = "[".repeat(10_000) + &"]".repeat(10_000);
         let err = parse(&src).unwrap_err();
-        assert!(err.message.contains("nesting deeper"));
+        assert!(err.message.contains("nesting"), "{}", err.message);
     }
 
     #[test]

@@ -54,8 +54,14 @@ pub fn expand(q: &Query, cx: &QueryContext) -> Result<Vec<ResolvedQuery>, String
     let preset = q.preset.as_deref().and_then(presets::find);
     let items: Vec<(Option<String>, Option<String>)> = match &q.for_each {
         Some(fe) => match (&fe.service, &fe.cluster) {
-            (Some(s), _) => s.iter().map(|s| (Some(s.clone()), q.cluster.clone())).collect(),
-            (None, Some(c)) => c.iter().map(|c| (q.service.clone(), Some(c.clone()))).collect(),
+            (Some(s), _) => s
+                .iter()
+                .map(|s| (Some(s.clone()), q.cluster.clone()))
+                .collect(),
+            (None, Some(c)) => c
+                .iter()
+                .map(|c| (q.service.clone(), Some(c.clone())))
+                .collect(),
             (None, None) => vec![(q.service.clone(), q.cluster.clone())],
         },
         None => vec![(q.service.clone(), q.cluster.clone())],
@@ -67,14 +73,27 @@ pub fn expand(q: &Query, cx: &QueryContext) -> Result<Vec<ResolvedQuery>, String
             let mut ctx = template::vars_context(&cx.vars);
             ctx.insert("stack".into(), JValue::from(cx.stack.as_str()));
             ctx.insert("services".into(), JValue::from(cx.services.join("|")));
-            ctx.insert("rate_window".into(), JValue::from(cx.rate_window.to_string()));
+            ctx.insert(
+                "rate_window".into(),
+                JValue::from(cx.rate_window.to_string()),
+            );
             ctx.insert("step".into(), JValue::from(cx.step.to_string()));
-            ctx.insert("service".into(), JValue::from(service.clone().unwrap_or_default()));
-            ctx.insert("cluster".into(), JValue::from(cluster.clone().unwrap_or_default()));
+            ctx.insert(
+                "service".into(),
+                JValue::from(service.clone().unwrap_or_default()),
+            );
+            ctx.insert(
+                "cluster".into(),
+                JValue::from(cluster.clone().unwrap_or_default()),
+            );
             ctx.insert("quantile".into(), JValue::from(q.quantile.unwrap_or(0.95)));
             ctx.insert(
                 "conn_manager".into(),
-                JValue::from(q.conn_manager.clone().unwrap_or_else(|| "gateway_hcm".into())),
+                JValue::from(
+                    q.conn_manager
+                        .clone()
+                        .unwrap_or_else(|| "gateway_hcm".into()),
+                ),
             );
             let promql = template::render(template, &ctx)?;
             let item = if expanded {
@@ -94,7 +113,10 @@ pub fn expand(q: &Query, cx: &QueryContext) -> Result<Vec<ResolvedQuery>, String
                 item,
                 preset: q.preset.clone(),
                 promql: promql.trim().to_string(),
-                unit: q.unit.clone().or_else(|| preset.map(|p| p.unit.to_string())),
+                unit: q
+                    .unit
+                    .clone()
+                    .or_else(|| preset.map(|p| p.unit.to_string())),
             })
         })
         .collect()
@@ -108,7 +130,11 @@ pub fn label_regexes(promql: &str) -> Vec<String> {
         let after = &rest[i + 1..];
         if let Some(tail) = after.strip_prefix('~') {
             let tail = tail.trim_start();
-            if let Some(q) = tail.chars().next().filter(|c| matches!(c, '"' | '\'' | '`')) {
+            if let Some(q) = tail
+                .chars()
+                .next()
+                .filter(|c| matches!(c, '"' | '\'' | '`'))
+            {
                 if let Some(end) = find_closing(&tail[1..], q) {
                     out.push(unescape(&tail[1..1 + end]));
                     rest = &tail[1 + end..];
@@ -169,8 +195,11 @@ mod tests {
 
     #[test]
     fn replicas_of_whole_stack_and_one_service() {
-        let all = expand(&query(serde_json::json!({"name": "r", "preset": "cadvisor.replicas"})), &cx())
-            .unwrap();
+        let all = expand(
+            &query(serde_json::json!({"name": "r", "preset": "cadvisor.replicas"})),
+            &cx(),
+        )
+        .unwrap();
         assert_eq!(
             all[0].promql,
             r#"count(container_last_seen{container_label_com_docker_stack_namespace="ms-stack-v5"}) by (container_label_com_docker_swarm_service_name)"#
@@ -188,13 +217,18 @@ mod tests {
 
     #[test]
     fn latency_quantile_and_regexes() {
-        let q = query(serde_json::json!({"name": "p", "preset": "envoy.latency_quantile",
-            "cluster": "gateway_cluster", "quantile": 0.99}));
+        let q = query(
+            serde_json::json!({"name": "p", "preset": "envoy.latency_quantile",
+            "cluster": "gateway_cluster", "quantile": 0.99}),
+        );
         let r = expand(&q, &cx()).unwrap();
         assert_eq!(
             r[0].promql,
             r#"histogram_quantile(0.99, rate(envoy_cluster_upstream_rq_time_bucket{envoy_cluster_name="gateway_cluster"}[1m]))"#
         );
-        assert_eq!(label_regexes(r#"a{x=~"a.*", y!~ 'b(', z="c"}"#), vec!["a.*", "b("]);
+        assert_eq!(
+            label_regexes(r#"a{x=~"a.*", y!~ 'b(', z="c"}"#),
+            vec!["a.*", "b("]
+        );
     }
 }

@@ -133,7 +133,12 @@ pub fn build(m: &Manifest) -> Result<Plan, PlanError> {
         },
         trace.as_ref(),
     );
-    let target = full.unwrap_or_else(|| segments.iter().map(|s| s.from.max(s.to)).fold(0.0, f64::max));
+    let target = full.unwrap_or_else(|| {
+        segments
+            .iter()
+            .map(|s| s.from.max(s.to))
+            .fold(0.0, f64::max)
+    });
     let total = run_time + l.cooldown.as_secs_f64();
     let step = exp
         .metrics
@@ -182,7 +187,11 @@ pub fn build(m: &Manifest) -> Result<Plan, PlanError> {
             cooldown: l.cooldown,
             shape: l.shape.kind(),
             segments,
-            on_start: l.on_start.iter().map(|s| describe_request(&s.request)).collect(),
+            on_start: l
+                .on_start
+                .iter()
+                .map(|s| describe_request(&s.request))
+                .collect(),
             tasks: tasks(exp),
         },
         metrics: MetricsPlan {
@@ -217,10 +226,19 @@ fn phases(exp: &Experiment, info: &StackInfo, run_time: f64, step: Duration) -> 
     let ready = exp.stack.ready();
     let up = match info.driver {
         "external" => "target already running".to_string(),
-        d => format!("{d}: {} service(s) of stack `{}`", info.services.len(), info.name),
+        d => format!(
+            "{d}: {} service(s) of stack `{}`",
+            info.services.len(),
+            info.name
+        ),
     };
     vec![
-        Phase { name: "deploy", start: None, duration: None, detail: up },
+        Phase {
+            name: "deploy",
+            start: None,
+            duration: None,
+            detail: up,
+        },
         Phase {
             name: "ready",
             start: None,
@@ -259,7 +277,12 @@ fn phases(exp: &Experiment, info: &StackInfo, run_time: f64, step: Duration) -> 
                 Duration::from_secs_f64(run_time + cool)
             ),
         },
-        Phase { name: "teardown", start: None, duration: None, detail: teardown(exp) },
+        Phase {
+            name: "teardown",
+            start: None,
+            duration: None,
+            detail: teardown(exp),
+        },
         Phase {
             name: "report",
             start: None,
@@ -277,7 +300,11 @@ fn tasks(exp: &Experiment) -> Vec<TaskPlan> {
         .map(|t| TaskPlan {
             name: t.name.clone(),
             weight: t.weight,
-            share: if total == 0 { 0.0 } else { 100.0 * f64::from(t.weight) / f64::from(total) },
+            share: if total == 0 {
+                0.0
+            } else {
+                100.0 * f64::from(t.weight) / f64::from(total)
+            },
             requests: t
                 .request
                 .iter()

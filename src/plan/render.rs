@@ -21,17 +21,25 @@ pub fn render_text(p: &Plan) -> String {
     }
     let _ = writeln!(o, "\nphases (offsets from the start of the load)");
     for ph in &p.phases {
-        let at = ph.start.map_or("-".to_string(), |s| format!("+{}", secs(s)));
+        let at = ph
+            .start
+            .map_or("-".to_string(), |s| format!("+{}", secs(s)));
         let len = ph.duration.map_or(String::new(), secs);
         let _ = writeln!(o, "  {:<9} {:>8} {:>8}  {}", ph.name, at, len, ph.detail);
     }
     let s = &p.stack;
     let _ = writeln!(o, "\nstack {} (driver {})", s.info.name, s.info.driver);
     for svc in &s.info.services {
-        let replicas = svc.replicas.map_or("global".to_string(), |r| format!("{r} replica(s)"));
+        let replicas = svc
+            .replicas
+            .map_or("global".to_string(), |r| format!("{r} replica(s)"));
         let _ = writeln!(o, "  {:<24} {}", svc.name, replicas);
     }
-    let _ = writeln!(o, "  ready within {}, teardown: {}", s.ready_timeout, s.teardown);
+    let _ = writeln!(
+        o,
+        "  ready within {}, teardown: {}",
+        s.ready_timeout, s.teardown
+    );
     let l = &p.load;
     let unit = match l.model {
         Workload::Closed => "users",
@@ -41,7 +49,11 @@ pub fn render_text(p: &Plan) -> String {
         o,
         "\nload: generator {}, {} model, {} {unit}, run_time {}, warmup {}, cooldown {}",
         l.generator,
-        if l.model == Workload::Closed { "closed" } else { "open" },
+        if l.model == Workload::Closed {
+            "closed"
+        } else {
+            "open"
+        },
         num(l.target),
         l.run_time,
         l.warmup,
@@ -51,7 +63,11 @@ pub fn render_text(p: &Plan) -> String {
         let _ = writeln!(o, "  host {h}");
     }
     let _ = writeln!(o, "  shape {}:", l.shape);
-    let _ = writeln!(o, "    {:>3}  {:>8}  {:>8}  {:>10}  {:>10}  {:>10}", "#", "from", "to", "target", "→ target", "spawn/s");
+    let _ = writeln!(
+        o,
+        "    {:>3}  {:>8}  {:>8}  {:>10}  {:>10}  {:>10}",
+        "#", "from", "to", "target", "→ target", "spawn/s"
+    );
     for (i, seg) in l.segments.iter().take(MAX_ROWS).enumerate() {
         let _ = writeln!(
             o,
@@ -65,7 +81,11 @@ pub fn render_text(p: &Plan) -> String {
         );
     }
     if l.segments.len() > MAX_ROWS {
-        let _ = writeln!(o, "    … {} more rows (`--output json` has them all)", l.segments.len() - MAX_ROWS);
+        let _ = writeln!(
+            o,
+            "    … {} more rows (`--output json` has them all)",
+            l.segments.len() - MAX_ROWS
+        );
     }
     if !l.on_start.is_empty() {
         let _ = writeln!(o, "  on start: {}", l.on_start.join(", then "));
@@ -84,9 +104,16 @@ pub fn render_text(p: &Plan) -> String {
         let _ = writeln!(o, "  task (default): GET host");
     }
     let m = &p.metrics;
-    let _ = writeln!(o, "\nmetrics from {}, step {}, rate window {}", m.source, m.step, m.rate_window);
+    let _ = writeln!(
+        o,
+        "\nmetrics from {}, step {}, rate window {}",
+        m.source, m.step, m.rate_window
+    );
     for q in &m.queries {
-        let unit = q.unit.as_deref().map_or(String::new(), |u| format!(" [{u}]"));
+        let unit = q
+            .unit
+            .as_deref()
+            .map_or(String::new(), |u| format!(" [{u}]"));
         let _ = writeln!(o, "  {}{unit}\n    {}", q.name, q.promql);
     }
     if !p.slos.is_empty() {
@@ -95,7 +122,11 @@ pub fn render_text(p: &Plan) -> String {
             let _ = writeln!(o, "  {s}");
         }
     }
-    let reports: Vec<String> = p.reports.iter().map(|f| format!("{f:?}").to_lowercase()).collect();
+    let reports: Vec<String> = p
+        .reports
+        .iter()
+        .map(|f| format!("{f:?}").to_lowercase())
+        .collect();
     let _ = writeln!(o, "\nreports: {}", reports.join(", "));
     o
 }

@@ -24,10 +24,8 @@ pub fn services(text: &str) -> Result<Vec<ComposeService>, String> {
         .iter()
         .map(|(name, svc)| {
             let deploy = svc.get("deploy");
-            let global = deploy
-                .and_then(|d| d.get("mode"))
-                .and_then(Value::as_str)
-                == Some("global");
+            let global =
+                deploy.and_then(|d| d.get("mode")).and_then(Value::as_str) == Some("global");
             let replicas = deploy
                 .and_then(|d| d.get("replicas"))
                 .and_then(Value::as_u64)

@@ -47,7 +47,12 @@ pub fn describe(exp: &Experiment, dir: &Path) -> Result<StackInfo, String> {
         }
         Stack::Local(s) => StackInfo {
             driver: "local",
-            name: s.name.as_deref().map(render).transpose()?.unwrap_or_else(fallback),
+            name: s
+                .name
+                .as_deref()
+                .map(render)
+                .transpose()?
+                .unwrap_or_else(fallback),
             services: s
                 .services
                 .iter()
@@ -60,7 +65,12 @@ pub fn describe(exp: &Experiment, dir: &Path) -> Result<StackInfo, String> {
         },
         Stack::External(s) => StackInfo {
             driver: "external",
-            name: s.name.as_deref().map(render).transpose()?.unwrap_or_else(fallback),
+            name: s
+                .name
+                .as_deref()
+                .map(render)
+                .transpose()?
+                .unwrap_or_else(fallback),
             services: Vec::new(),
         },
     })

@@ -22,6 +22,6 @@ pub use scenario::{Check, Extractor, JsonCheck, Method, Request, Step, Task};
 pub use shape::{Constant, Ramp, Shape, Sine, Spike, Stage, Stages, Steps, Trace};
 pub use slo::{LoadStat, QUERY_STAT_PATTERN, QueryStat, Slo, SloScope};
 pub use stack::{
-    ExternalStack, HttpCheck, LocalService, LocalStack, LogCheck, Ready, Stack, SwarmStack, TcpCheck,
-    Teardown,
+    ExternalStack, HttpCheck, LocalService, LocalStack, LogCheck, Ready, Stack, SwarmStack,
+    TcpCheck, Teardown,
 };

@@ -3,7 +3,9 @@
 
 use super::{Checker, first_duplicate};
 use crate::manifest::duration::Duration;
-use crate::manifest::model::{Experiment, Extractor, Generator, Load, Request, Shape, Step, Workload};
+use crate::manifest::model::{
+    Experiment, Extractor, Generator, Load, Request, Shape, Step, Workload,
+};
 use crate::manifest::pointer::Pointer;
 use crate::manifest::template::{REQUEST_FUNCTIONS, REQUEST_NAMES};
 
@@ -15,20 +17,30 @@ pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment) {
     if l.think_time.min > l.think_time.max {
         c.value(
             &base.key("think_time").key("min"),
-            format!("think_time.min ({}) is longer than max ({})", l.think_time.min, l.think_time.max),
+            format!(
+                "think_time.min ({}) is longer than max ({})",
+                l.think_time.min, l.think_time.max
+            ),
         );
     }
     if let Some(host) = &l.host {
         c.template(&base.key("host"), host, &Checker::var_names(exp));
-        if !(host.starts_with("http://") || host.starts_with("https://") || host.starts_with("{{")) {
-            c.value(&base.key("host"), format!("`{host}` is not an http:// or https:// URL"))
-                .help = Some("write the scheme too, e.g. `http://127.0.0.1:8080`".into());
+        if !(host.starts_with("http://") || host.starts_with("https://") || host.starts_with("{{"))
+        {
+            c.value(
+                &base.key("host"),
+                format!("`{host}` is not an http:// or https:// URL"),
+            )
+            .help = Some("write the scheme too, e.g. `http://127.0.0.1:8080`".into());
         }
     }
     if let Some(csv) = &l.csv {
         if csv.starts_with('/') || csv.split('/').any(|p| p == "..") {
-            c.value(&base.key("csv"), "the CSV prefix must stay inside the run directory")
-                .help = Some("use a relative prefix such as `results/test_envoy`".into());
+            c.value(
+                &base.key("csv"),
+                "the CSV prefix must stay inside the run directory",
+            )
+            .help = Some("use a relative prefix such as `results/test_envoy`".into());
         }
     }
     if let Generator::Locust(g) = &l.generator {
@@ -38,8 +50,11 @@ pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment) {
             c.file(&p.key("shape_file"), f, "load shape file");
         }
         if !l.tasks.is_empty() {
-            c.key(&base.key("tasks"), "`tasks` are not used with `generator.kind: locust`")
-                .help = Some("the locustfile defines the tasks; remove `tasks`".into());
+            c.key(
+                &base.key("tasks"),
+                "`tasks` are not used with `generator.kind: locust`",
+            )
+            .help = Some("the locustfile defines the tasks; remove `tasks`".into());
         }
     }
     scenario(c, &base, exp);
@@ -50,21 +65,33 @@ fn model(c: &mut Checker<'_>, base: &Pointer, l: &Load) {
     match l.model {
         Workload::Closed => {
             if l.users.is_none() && !shape_has_targets {
-                c.key(base, "missing `users`: the closed model needs a number of users")
-                    .help = Some("set `users`, or a shape with its own targets (`kind: stages`)".into());
+                c.key(
+                    base,
+                    "missing `users`: the closed model needs a number of users",
+                )
+                .help =
+                    Some("set `users`, or a shape with its own targets (`kind: stages`)".into());
             }
             for key in ["rate", "max_in_flight"] {
-                let set = if key == "rate" { l.rate.is_some() } else { l.max_in_flight.is_some() };
+                let set = if key == "rate" {
+                    l.rate.is_some()
+                } else {
+                    l.max_in_flight.is_some()
+                };
                 if set {
                     c.key(&base.key(key), format!("`{key}` belongs to the open model"))
-                        .help = Some("add `model: open`, or use `users` for the closed model".into());
+                        .help =
+                        Some("add `model: open`, or use `users` for the closed model".into());
                 }
             }
         }
         Workload::Open => {
             if l.rate.is_none() && !shape_has_targets {
-                c.key(base, "missing `rate`: the open model needs iterations per second")
-                    .help = Some("set `rate`, or a shape with its own targets".into());
+                c.key(
+                    base,
+                    "missing `rate`: the open model needs iterations per second",
+                )
+                .help = Some("set `rate`, or a shape with its own targets".into());
             }
             if l.users.is_some() {
                 c.key(&base.key("users"), "`users` belongs to the closed model")
@@ -99,14 +126,23 @@ fn shape(c: &mut Checker<'_>, base: &Pointer, l: &Load) {
     }
     if let Some(rt) = run_time {
         if !l.warmup.is_zero() && l.warmup >= rt {
-            c.value(&base.key("warmup"), format!("warmup ({}) leaves nothing of run_time ({rt}) to measure", l.warmup))
-                .help = Some("warmup is the first part of run_time, excluded from statistics".into());
+            c.value(
+                &base.key("warmup"),
+                format!(
+                    "warmup ({}) leaves nothing of run_time ({rt}) to measure",
+                    l.warmup
+                ),
+            )
+            .help = Some("warmup is the first part of run_time, excluded from statistics".into());
         }
     }
     let whole = l.model == Workload::Closed;
     let target = |c: &mut Checker<'_>, p: Pointer, v: f64| {
         if whole && v.fract() != 0.0 {
-            c.value(&p, format!("{v} users: the closed model counts whole users"));
+            c.value(
+                &p,
+                format!("{v} users: the closed model counts whole users"),
+            );
         }
     };
     match &l.shape {
@@ -120,7 +156,10 @@ fn shape(c: &mut Checker<'_>, base: &Pointer, l: &Load) {
             target(c, sp.key("to"), r.to);
             if let (Some(d), Some(rt)) = (r.duration, run_time) {
                 if d > rt {
-                    c.value(&sp.key("duration"), format!("the ramp ({d}) is longer than run_time ({rt})"));
+                    c.value(
+                        &sp.key("duration"),
+                        format!("the ramp ({d}) is longer than run_time ({rt})"),
+                    );
                 }
             }
         }
@@ -137,7 +176,10 @@ fn shape(c: &mut Checker<'_>, base: &Pointer, l: &Load) {
             } else if (s.until - s.start) * s.step < 0.0 {
                 c.value(
                     &sp.key("step"),
-                    format!("stepping by {} from {} never reaches {}", s.step, s.start, s.until),
+                    format!(
+                        "stepping by {} from {} never reaches {}",
+                        s.step, s.start, s.until
+                    ),
                 );
             }
         }
@@ -147,7 +189,10 @@ fn shape(c: &mut Checker<'_>, base: &Pointer, l: &Load) {
             if let Some(rt) = run_time {
                 let end = Duration(s.at.0 + s.hold.0);
                 if end > rt {
-                    c.value(&sp.key("hold"), format!("the spike ends at {end}, after the run ends at {rt}"));
+                    c.value(
+                        &sp.key("hold"),
+                        format!("the spike ends at {end}, after the run ends at {rt}"),
+                    );
                 }
             }
         }
@@ -172,7 +217,10 @@ fn shape(c: &mut Checker<'_>, base: &Pointer, l: &Load) {
                             own_length(&l.shape).unwrap_or_default()
                         ));
                     } else if start >= rt {
-                        c.value(&p, format!("stage {i} starts at {start}, after the run ends at {rt}"));
+                        c.value(
+                            &p,
+                            format!("stage {i} starts at {start}, after the run ends at {rt}"),
+                        );
                     }
                 }
             }
@@ -184,7 +232,10 @@ fn shape(c: &mut Checker<'_>, base: &Pointer, l: &Load) {
             if s.amplitude > s.base {
                 c.value(
                     &sp.key("amplitude"),
-                    format!("amplitude {} exceeds base {}: the target would go below 0", s.amplitude, s.base),
+                    format!(
+                        "amplitude {} exceeds base {}: the target would go below 0",
+                        s.amplitude, s.base
+                    ),
                 );
             }
         }
@@ -195,14 +246,28 @@ fn shape(c: &mut Checker<'_>, base: &Pointer, l: &Load) {
 fn scenario(c: &mut Checker<'_>, base: &Pointer, exp: &Experiment) {
     let l = &exp.load;
     let mut known: Vec<String> = exp.vars.keys().cloned().collect();
-    known.extend(REQUEST_NAMES.iter().chain(REQUEST_FUNCTIONS).map(|s| s.to_string()));
+    known.extend(
+        REQUEST_NAMES
+            .iter()
+            .chain(REQUEST_FUNCTIONS)
+            .map(|s| s.to_string()),
+    );
     for (i, step) in l.on_start.iter().enumerate() {
-        check_step(c, &base.key("on_start").index(i), step, &known, l.host.is_some());
+        check_step(
+            c,
+            &base.key("on_start").index(i),
+            step,
+            &known,
+            l.host.is_some(),
+        );
         known.extend(step.extract.keys().cloned());
     }
     let tasks = base.key("tasks");
     for (_, i, name) in first_duplicate(l.tasks.iter().map(|t| t.name.as_str())) {
-        c.value(&tasks.index(i).key("name"), format!("task `{name}` is defined twice"));
+        c.value(
+            &tasks.index(i).key("name"),
+            format!("task `{name}` is defined twice"),
+        );
     }
     if !l.tasks.is_empty() && l.tasks.iter().all(|t| t.weight == 0) {
         c.key(&tasks, "every task has weight 0, so none would run");
@@ -221,14 +286,23 @@ fn scenario(c: &mut Checker<'_>, base: &Pointer, exp: &Experiment) {
                 check_step_parts(c, &p, &step, &names, l.host.is_some());
             }
             (Some(_), false) => {
-                c.key(&p.key("steps"), "a task has either `request` or `steps`, not both");
+                c.key(
+                    &p.key("steps"),
+                    "a task has either `request` or `steps`, not both",
+                );
             }
             (None, true) => {
-                c.key(&p, format!("task `{}` has no `request` and no `steps`", t.name));
+                c.key(
+                    &p,
+                    format!("task `{}` has no `request` and no `steps`", t.name),
+                );
             }
             (None, false) => {
                 if !t.extract.is_empty() || t.check.is_some() {
-                    c.key(&p, "`extract` and `check` of a multi-step task go inside its steps");
+                    c.key(
+                        &p,
+                        "`extract` and `check` of a multi-step task go inside its steps",
+                    );
                 }
                 for (j, step) in t.steps.iter().enumerate() {
                     check_step(c, &p.key("steps").index(j), step, &names, l.host.is_some());
@@ -245,7 +319,13 @@ fn check_step(c: &mut Checker<'_>, p: &Pointer, step: &Step, names: &[String], h
 
 /// Checks a request with its extractors and checks; `p` is where `request`, `extract` and
 /// `check` live (a step, or a one-request task).
-fn check_step_parts(c: &mut Checker<'_>, p: &Pointer, step: &Step, names: &[String], has_host: bool) {
+fn check_step_parts(
+    c: &mut Checker<'_>,
+    p: &Pointer,
+    step: &Step,
+    names: &[String],
+    has_host: bool,
+) {
     let allowed: Vec<&str> = names.iter().map(String::as_str).collect();
     request(c, &p.key("request"), &step.request, &allowed, has_host);
     for (name, ex) in &step.extract {
@@ -256,7 +336,10 @@ fn check_step_parts(c: &mut Checker<'_>, p: &Pointer, step: &Step, names: &[Stri
 fn request(c: &mut Checker<'_>, p: &Pointer, r: &Request, allowed: &[&str], has_host: bool) {
     match (&r.path, &r.url) {
         (Some(_), Some(_)) => {
-            c.key(&p.key("url"), "a request has either `path` or `url`, not both");
+            c.key(
+                &p.key("url"),
+                "a request has either `path` or `url`, not both",
+            );
         }
         (None, None) => {
             c.key(p, "a request needs `path` (joined to load.host) or `url`");
@@ -272,8 +355,12 @@ fn request(c: &mut Checker<'_>, p: &Pointer, r: &Request, allowed: &[&str], has_
         }
         (None, Some(url)) => {
             c.template(&p.key("url"), url, allowed);
-            if !(url.starts_with("http://") || url.starts_with("https://") || url.starts_with("{{")) {
-                c.value(&p.key("url"), format!("`{url}` is not an http:// or https:// URL"));
+            if !(url.starts_with("http://") || url.starts_with("https://") || url.starts_with("{{"))
+            {
+                c.value(
+                    &p.key("url"),
+                    format!("`{url}` is not an http:// or https:// URL"),
+                );
             }
         }
     }
@@ -281,7 +368,11 @@ fn request(c: &mut Checker<'_>, p: &Pointer, r: &Request, allowed: &[&str], has_
     if bodies.iter().filter(|b| **b).count() > 1 {
         c.key(p, "a request has at most one of `json`, `form` and `body`");
     }
-    for (field, map) in [("headers", &r.headers), ("query", &r.query), ("form", &r.form)] {
+    for (field, map) in [
+        ("headers", &r.headers),
+        ("query", &r.query),
+        ("form", &r.form),
+    ] {
         for (k, v) in map {
             c.template(&p.key(field).key(k), v, allowed);
         }
@@ -314,7 +405,10 @@ fn json_templates(c: &mut Checker<'_>, p: &Pointer, v: &serde_json::Value, allow
 fn extractor(c: &mut Checker<'_>, p: &Pointer, ex: &Extractor) {
     let given = [ex.json.is_some(), ex.regex.is_some(), ex.header.is_some()];
     if given.iter().filter(|g| **g).count() != 1 {
-        c.key(p, "an extractor takes exactly one of `json`, `regex` and `header`");
+        c.key(
+            p,
+            "an extractor takes exactly one of `json`, `regex` and `header`",
+        );
         return;
     }
     if let Some(ptr) = &ex.json {

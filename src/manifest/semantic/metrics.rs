@@ -24,11 +24,17 @@ pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment, info: Option<&StackIn
         c.value(&base.key("step"), "a step must be longer than 0s");
     }
     if m.rate_window.is_zero() {
-        c.value(&base.key("rate_window"), "a rate window must be longer than 0s");
+        c.value(
+            &base.key("rate_window"),
+            "a rate window must be longer than 0s",
+        );
     }
     let list = base.key("queries");
     for (_, i, name) in first_duplicate(m.queries.iter().map(|q| q.name.as_str())) {
-        c.value(&list.index(i).key("name"), format!("query `{name}` is defined twice"));
+        c.value(
+            &list.index(i).key("name"),
+            format!("query `{name}` is defined twice"),
+        );
     }
     let mut allowed: Vec<&str> = exp.vars.keys().map(String::as_str).collect();
     allowed.extend(QUERY_NAMES);
@@ -36,7 +42,10 @@ pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment, info: Option<&StackIn
         let p = list.index(i);
         match (&q.promql, &q.preset) {
             (Some(_), Some(_)) => {
-                c.key(&p.key("preset"), "a query has either `promql` or `preset`, not both");
+                c.key(
+                    &p.key("preset"),
+                    "a query has either `promql` or `preset`, not both",
+                );
                 continue;
             }
             (None, None) => {
@@ -58,7 +67,9 @@ pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment, info: Option<&StackIn
                         || q.for_each.as_ref().is_some_and(|f| f.cluster.is_some());
                     if preset.needs == Needs::Cluster && !has_cluster {
                         c.key(&p, format!("preset `{name}` needs an Envoy cluster"))
-                            .help = Some("add `cluster: gateway_cluster` or `for_each: {cluster: [...]}`".into());
+                            .help = Some(
+                            "add `cluster: gateway_cluster` or `for_each: {cluster: [...]}`".into(),
+                        );
                         continue;
                     }
                 }
@@ -66,12 +77,23 @@ pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment, info: Option<&StackIn
             (Some(promql), None) => {
                 c.template(&p.key("promql"), promql, &allowed);
                 for (var, given) in [
-                    ("service", q.service.is_some() || q.for_each.as_ref().is_some_and(|f| f.service.is_some())),
-                    ("cluster", q.cluster.is_some() || q.for_each.as_ref().is_some_and(|f| f.cluster.is_some())),
+                    (
+                        "service",
+                        q.service.is_some()
+                            || q.for_each.as_ref().is_some_and(|f| f.service.is_some()),
+                    ),
+                    (
+                        "cluster",
+                        q.cluster.is_some()
+                            || q.for_each.as_ref().is_some_and(|f| f.cluster.is_some()),
+                    ),
                 ] {
                     if !given && uses(promql, var) {
-                        c.value(&p.key("promql"), format!("the query uses `{var}` but sets no `{var}`"))
-                            .help = Some(format!("add `{var}:` or `for_each: {{{var}: [...]}}`"));
+                        c.value(
+                            &p.key("promql"),
+                            format!("the query uses `{var}` but sets no `{var}`"),
+                        )
+                        .help = Some(format!("add `{var}:` or `for_each: {{{var}: [...]}}`"));
                     }
                 }
             }
@@ -80,17 +102,26 @@ pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment, info: Option<&StackIn
             let fp = p.key("for_each");
             match (&fe.service, &fe.cluster) {
                 (Some(_), Some(_)) | (None, None) => {
-                    c.key(&fp, "`for_each` takes exactly one of `service` and `cluster`");
+                    c.key(
+                        &fp,
+                        "`for_each` takes exactly one of `service` and `cluster`",
+                    );
                 }
                 (Some(list), None) => {
                     if q.service.is_some() {
-                        c.key(&p.key("service"), "`service` and `for_each.service` both set");
+                        c.key(
+                            &p.key("service"),
+                            "`service` and `for_each.service` both set",
+                        );
                     }
                     if let Some(info) = info.filter(|i| !i.services.is_empty()) {
                         let known = info.service_names();
                         for (j, s) in list.iter().enumerate() {
                             if !known.contains(s) {
-                                let d = c.value(&fp.key("service").index(j), format!("no service `{s}` in the stack"));
+                                let d = c.value(
+                                    &fp.key("service").index(j),
+                                    format!("no service `{s}` in the stack"),
+                                );
                                 d.help = did_you_mean(s, known.iter().map(String::as_str))
                                     .map(|n| format!("did you mean `{n}`?"));
                             }
@@ -99,7 +130,10 @@ pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment, info: Option<&StackIn
                 }
                 (None, Some(_)) => {
                     if q.cluster.is_some() {
-                        c.key(&p.key("cluster"), "`cluster` and `for_each.cluster` both set");
+                        c.key(
+                            &p.key("cluster"),
+                            "`cluster` and `for_each.cluster` both set",
+                        );
                     }
                 }
             }
@@ -113,14 +147,24 @@ pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment, info: Option<&StackIn
             step: m.step.unwrap_or(m.rate_window),
             vars: exp.vars.clone(),
         };
-        let at = if q.promql.is_some() { p.key("promql") } else { p.key("preset") };
+        let at = if q.promql.is_some() {
+            p.key("promql")
+        } else {
+            p.key("preset")
+        };
         if template_of(q).is_some() && c.out.iter().all(|d| !d.path.starts_with(&p.dotted())) {
             match expand(q, &cx) {
                 Ok(resolved) => {
                     for r in resolved {
                         for re in label_regexes(&r.promql) {
                             // Prometheus anchors label regexes: `^(?:re)$`.
-                            c.regex(&at, &format!("^(?:{re})$"));
+                            if let Some(why) = super::regex_problem(&format!("^(?:{re})$")) {
+                                c.value(
+                                    &at,
+                                    format!("label matcher regex `{re}` does not compile: {why}"),
+                                )
+                                .help = Some(format!("in the rendered query of `{}`", r.name));
+                            }
                         }
                     }
                 }
@@ -134,5 +178,7 @@ pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment, info: Option<&StackIn
 
 /// Whether a template refers to `name` as a variable.
 fn uses(template: &str, name: &str) -> bool {
-    crate::manifest::template::variables(template).iter().any(|v| v == name)
+    crate::manifest::template::variables(template)
+        .iter()
+        .any(|v| v == name)
 }

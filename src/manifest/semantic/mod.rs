@@ -28,11 +28,19 @@ pub fn check(exp: &Experiment, doc: &Value, map: &SourceMap, dir: &Path) -> Vec<
     };
     let root = Pointer::root();
     for name in exp.vars.keys() {
-        let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        let valid = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid {
-            c.key(&root.key("vars").key(name), format!("`{name}` cannot be a template variable"))
-                .help = Some("variable names are letters, digits and `_`, not starting with a digit".into());
+            c.key(
+                &root.key("vars").key(name),
+                format!("`{name}` cannot be a template variable"),
+            )
+            .help = Some(
+                "variable names are letters, digits and `_`, not starting with a digit".into(),
+            );
         }
     }
     env_refs(&mut c, doc, &root);
@@ -87,10 +95,11 @@ impl Checker<'_> {
 
     /// The string at `ptr` must compile as a regular expression.
     fn regex(&mut self, ptr: &Pointer, pattern: &str) {
-        if let Err(e) = regex::Regex::new(pattern) {
-            let detail = e.to_string();
-            let last = detail.lines().last().unwrap_or("").trim().to_string();
-            self.value(ptr, format!("`{pattern}` is not a valid regular expression: {last}"));
+        if let Some(why) = regex_problem(pattern) {
+            self.value(
+                ptr,
+                format!("`{pattern}` is not a valid regular expression: {why}"),
+            );
         }
     }
 
@@ -98,6 +107,15 @@ impl Checker<'_> {
     fn var_names(exp: &Experiment) -> Vec<&str> {
         exp.vars.keys().map(String::as_str).collect()
     }
+}
+
+/// Why `pattern` does not compile, if it does not.
+fn regex_problem(pattern: &str) -> Option<String> {
+    regex::Regex::new(pattern).err().map(|e| {
+        let detail = e.to_string();
+        let last = detail.lines().last().unwrap_or("").trim();
+        last.trim_start_matches("error: ").to_string()
+    })
 }
 
 /// Every `${env:NAME}` must be well formed.
@@ -134,7 +152,10 @@ fn report(c: &mut Checker<'_>, exp: &Experiment) {
     let mut seen = Vec::new();
     for (i, f) in exp.report.formats.iter().enumerate() {
         if seen.contains(f) {
-            c.value(&Pointer::root().key("report").key("formats").index(i), "format listed twice");
+            c.value(
+                &Pointer::root().key("report").key("formats").index(i),
+                "format listed twice",
+            );
         }
         seen.push(*f);
     }

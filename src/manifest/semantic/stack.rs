@@ -9,6 +9,7 @@ use crate::stack::{StackInfo, describe};
 /// Checks the stack and returns what the plan and other checks need to know of it.
 pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment) -> Option<StackInfo> {
     let base = Pointer::root().key("stack");
+    let before = c.out.len();
     let vars = Checker::var_names(exp);
     let mut services: Vec<String> = Vec::new();
     match &exp.stack {
@@ -22,13 +23,19 @@ pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment) -> Option<StackInfo> 
             }
             let list = base.key("services");
             for (_, i, name) in first_duplicate(s.services.iter().map(|s| s.name.as_str())) {
-                c.value(&list.index(i).key("name"), format!("service `{name}` is defined twice"));
+                c.value(
+                    &list.index(i).key("name"),
+                    format!("service `{name}` is defined twice"),
+                );
             }
             for (i, svc) in s.services.iter().enumerate() {
                 let p = list.index(i);
                 if let Some(w) = &svc.workdir {
                     if !c.dir.join(w).is_dir() {
-                        c.value(&p.key("workdir"), format!("working directory `{w}` does not exist"));
+                        c.value(
+                            &p.key("workdir"),
+                            format!("working directory `{w}` does not exist"),
+                        );
                     }
                 }
                 if svc.command.contains('/') && svc.command != "soy" {
@@ -44,7 +51,6 @@ pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment) -> Option<StackInfo> 
             }
         }
     }
-    let before = c.out.len();
     let info = describe(exp, c.dir);
     let info = match info {
         Ok(info) => info,
@@ -87,7 +93,10 @@ fn names(s: &crate::manifest::model::LocalStack) -> Vec<String> {
 
 fn ready(c: &mut Checker<'_>, base: &Pointer, r: &Ready, vars: &[&str], services: &[String]) {
     if r.timeout.is_zero() {
-        c.value(&base.key("timeout"), "a readiness timeout of 0s can never pass");
+        c.value(
+            &base.key("timeout"),
+            "a readiness timeout of 0s can never pass",
+        );
     }
     for (i, h) in r.http.iter().enumerate() {
         let p = base.key("http").index(i).key("url");
@@ -110,7 +119,10 @@ fn ready(c: &mut Checker<'_>, base: &Pointer, r: &Ready, vars: &[&str], services
         let p = base.key("log").index(i);
         c.regex(&p.key("pattern"), &l.pattern);
         if !services.iter().any(|s| s == &l.service) {
-            let d = c.value(&p.key("service"), format!("no service `{}` in the stack", l.service));
+            let d = c.value(
+                &p.key("service"),
+                format!("no service `{}` in the stack", l.service),
+            );
             d.help = did_you_mean(&l.service, services.iter().map(String::as_str))
                 .map(|n| format!("did you mean `{n}`?"));
         }
