@@ -239,7 +239,16 @@ fn shape(c: &mut Checker<'_>, base: &Pointer, l: &Load) {
                 );
             }
         }
-        Shape::Trace(t) => c.file(&sp.key("file"), &t.file, "trace file"),
+        Shape::Trace(t) => {
+            let before = c.out.len();
+            c.file(&sp.key("file"), &t.file, "trace file");
+            if c.out.len() == before {
+                let text = std::fs::read_to_string(c.dir.join(&t.file)).unwrap_or_default();
+                if let Err(e) = crate::load::shape::parse_trace(&text) {
+                    c.value(&sp.key("file"), format!("trace `{}`: {e}", t.file));
+                }
+            }
+        }
     }
 }
 

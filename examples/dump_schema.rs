@@ -1,3 +1,0 @@
-fn main() {
-    print!("{}", soy::manifest::schema::generate_text());
-}
