@@ -28,6 +28,14 @@ pub fn resolve_from_process(s: &str) -> Result<String, String> {
     resolve(s, |name| std::env::var(name).ok())
 }
 
+/// Letters, digits and `_`, not starting with a digit: environment and template variable names.
+pub fn is_identifier(name: &str) -> bool {
+    name.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 fn for_each_ref(s: &str, mut f: impl FnMut(&str) -> String) -> Result<String, String> {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
@@ -38,12 +46,7 @@ fn for_each_ref(s: &str, mut f: impl FnMut(&str) -> String) -> Result<String, St
             .find('}')
             .ok_or_else(|| "`${env:` is not closed with `}`".to_string())?;
         let name = &after[..end];
-        let valid = name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid {
+        if !is_identifier(name) {
             return Err(format!(
                 "`${{env:{name}}}` does not name an environment variable"
             ));

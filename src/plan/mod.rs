@@ -224,11 +224,19 @@ fn phases(exp: &Experiment, info: &StackInfo, run_time: f64, step: Duration) -> 
     let warm = l.warmup.as_secs_f64();
     let cool = l.cooldown.as_secs_f64();
     let ready = exp.stack.ready();
+    let n_checks = |r: &crate::manifest::model::Ready| r.http.len() + r.tcp.len() + r.log.len();
+    let checks = n_checks(ready)
+        + match &exp.stack {
+            crate::manifest::model::Stack::Local(l) => {
+                l.services.iter().map(|s| n_checks(&s.ready)).sum()
+            }
+            _ => 0,
+        };
     let up = match info.driver {
         "external" => "target already running".to_string(),
         d => format!(
-            "{d}: {} service(s) of stack `{}`",
-            info.services.len(),
+            "{d}: {} of stack `{}`",
+            count(info.services.len(), "service", "services"),
             info.name
         ),
     };
@@ -244,8 +252,8 @@ fn phases(exp: &Experiment, info: &StackInfo, run_time: f64, step: Duration) -> 
             start: None,
             duration: None,
             detail: format!(
-                "{} check(s), within {}",
-                ready.http.len() + ready.tcp.len() + ready.log.len(),
+                "{}, within {}",
+                count(checks, "check", "checks"),
                 ready.timeout
             ),
         },
@@ -272,8 +280,8 @@ fn phases(exp: &Experiment, info: &StackInfo, run_time: f64, step: Duration) -> 
             start: Some(run_time + cool),
             duration: None,
             detail: format!(
-                "{} quer(ies) over +0s..+{}, step {step}",
-                exp.metrics.queries.len(),
+                "{} over +0s..+{}, step {step}",
+                count(exp.metrics.queries.len(), "query", "queries"),
                 Duration::from_secs_f64(run_time + cool)
             ),
         },
@@ -287,9 +295,22 @@ fn phases(exp: &Experiment, info: &StackInfo, run_time: f64, step: Duration) -> 
             name: "report",
             start: None,
             duration: None,
-            detail: format!("{} SLO(s); {:?}", exp.slos.len(), exp.report.formats).to_lowercase(),
+            detail: format!(
+                "judge {}; write {}",
+                count(exp.slos.len(), "SLO", "SLOs"),
+                exp.report
+                    .formats
+                    .iter()
+                    .map(|f| format!("{f:?}").to_lowercase())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         },
     ]
+}
+
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn tasks(exp: &Experiment) -> Vec<TaskPlan> {

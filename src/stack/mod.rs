@@ -26,7 +26,12 @@ impl StackInfo {
 pub fn describe(exp: &Experiment, dir: &Path) -> Result<StackInfo, String> {
     let vars = template::vars_context(&exp.vars);
     let render = |s: &str| template::render(s, &vars);
-    let fallback = || exp.metadata.name.clone();
+    let name_or_default = |name: &Option<String>| -> Result<String, String> {
+        name.as_deref()
+            .map(render)
+            .transpose()
+            .map(|n| n.unwrap_or_else(|| exp.metadata.name.clone()))
+    };
     Ok(match &exp.stack {
         Stack::Swarm(s) => {
             let path = dir.join(&s.file);
@@ -47,12 +52,7 @@ pub fn describe(exp: &Experiment, dir: &Path) -> Result<StackInfo, String> {
         }
         Stack::Local(s) => StackInfo {
             driver: "local",
-            name: s
-                .name
-                .as_deref()
-                .map(render)
-                .transpose()?
-                .unwrap_or_else(fallback),
+            name: name_or_default(&s.name)?,
             services: s
                 .services
                 .iter()
@@ -65,12 +65,7 @@ pub fn describe(exp: &Experiment, dir: &Path) -> Result<StackInfo, String> {
         },
         Stack::External(s) => StackInfo {
             driver: "external",
-            name: s
-                .name
-                .as_deref()
-                .map(render)
-                .transpose()?
-                .unwrap_or_else(fallback),
+            name: name_or_default(&s.name)?,
             services: Vec::new(),
         },
     })

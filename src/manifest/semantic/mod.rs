@@ -28,12 +28,7 @@ pub fn check(exp: &Experiment, doc: &Value, map: &SourceMap, dir: &Path) -> Vec<
     };
     let root = Pointer::root();
     for name in exp.vars.keys() {
-        let valid = name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid {
+        if !crate::manifest::env::is_identifier(name) {
             c.key(
                 &root.key("vars").key(name),
                 format!("`{name}` cannot be a template variable"),
