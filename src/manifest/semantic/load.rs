@@ -101,15 +101,6 @@ fn model(c: &mut Checker<'_>, base: &Pointer, l: &Load) {
     }
 }
 
-/// The run time the shape implies, when it has one of its own.
-fn own_length(shape: &Shape) -> Option<Duration> {
-    match shape {
-        Shape::Stages(s) => Some(Duration(s.stages.iter().map(|s| s.duration.0).sum())),
-        Shape::Trace(_) => None,
-        _ => None,
-    }
-}
-
 fn shape(c: &mut Checker<'_>, base: &Pointer, l: &Load) {
     let sp = base.key("shape");
     let run_time = l.run_time;
@@ -214,7 +205,9 @@ fn shape(c: &mut Checker<'_>, base: &Pointer, l: &Load) {
                         )
                         .help = Some(format!(
                             "the stages last {} in all; shorten them or raise run_time",
-                            own_length(&l.shape).unwrap_or_default()
+                            Duration::from_secs_f64(
+                                crate::load::shape::natural_length(&l.shape, None).unwrap_or(0.0)
+                            )
                         ));
                     } else if start >= rt {
                         c.value(
@@ -262,7 +255,7 @@ fn scenario(c: &mut Checker<'_>, base: &Pointer, exp: &Experiment) {
             .map(|s| s.to_string()),
     );
     for (i, step) in l.on_start.iter().enumerate() {
-        check_step(
+        check_step_parts(
             c,
             &base.key("on_start").index(i),
             step,
@@ -314,16 +307,12 @@ fn scenario(c: &mut Checker<'_>, base: &Pointer, exp: &Experiment) {
                     );
                 }
                 for (j, step) in t.steps.iter().enumerate() {
-                    check_step(c, &p.key("steps").index(j), step, &names, l.host.is_some());
+                    check_step_parts(c, &p.key("steps").index(j), step, &names, l.host.is_some());
                     names.extend(step.extract.keys().cloned());
                 }
             }
         }
     }
-}
-
-fn check_step(c: &mut Checker<'_>, p: &Pointer, step: &Step, names: &[String], has_host: bool) {
-    check_step_parts(c, p, step, names, has_host);
 }
 
 /// Checks a request with its extractors and checks; `p` is where `request`, `extract` and
