@@ -110,18 +110,7 @@ impl Cx<'_> {
                     .as_array()
                     .map(|a| a.iter().map(show_plain).collect())
                     .unwrap_or_default();
-                let mut d = at_value(format!(
-                    "expected one of {}, found {}",
-                    quote_list(&names),
-                    describe_value(instance)
-                ));
-                if let Some(near) = instance
-                    .as_str()
-                    .and_then(|s| did_you_mean(s, names.iter().map(String::as_str)))
-                {
-                    d.help = Some(format!("did you mean `{near}`?"));
-                }
-                d
+                self.not_one_of(&path, &names, instance)
             }
             ValidationErrorKind::Minimum { limit } => at_value(format!(
                 "expected a value of at least {limit}, found {}",
@@ -161,6 +150,24 @@ impl Cx<'_> {
         out.push(diag);
     }
 
+    /// `found` at `path` is none of `values`: say which are allowed, and the likeliest one.
+    fn not_one_of(&self, path: &Pointer, values: &[String], found: &Value) -> Diagnostic {
+        let mut d = Diagnostic::new(
+            self.map.value_pos(&path.to_string()),
+            path.dotted(),
+            format!(
+                "expected one of {}, found {}",
+                quote_list(values),
+                describe_value(found)
+            ),
+        );
+        d.help = found
+            .as_str()
+            .and_then(|s| did_you_mean(s, values.iter().map(String::as_str)))
+            .map(|near| format!("did you mean `{near}`?"));
+        d
+    }
+
     /// A value matched none of a `oneOf`: for tagged enums, report against the chosen variant.
     fn one_of(
         &self,
@@ -197,46 +204,13 @@ impl Cx<'_> {
                             self.convert(e, out);
                         }
                     }
-                    None => {
-                        let child = path.key(&tag);
-                        let mut d = Diagnostic::new(
-                            self.map.value_pos(&child.to_string()),
-                            child.dotted(),
-                            format!(
-                                "expected one of {}, found {}",
-                                quote_list(&values),
-                                describe_value(chosen)
-                            ),
-                        );
-                        if let Some(near) = chosen
-                            .as_str()
-                            .and_then(|s| did_you_mean(s, values.iter().map(String::as_str)))
-                        {
-                            d.help = Some(format!("did you mean `{near}`?"));
-                        }
-                        out.push(d);
-                    }
+                    None => out.push(self.not_one_of(&path.key(&tag), &values, chosen)),
                 },
             }
             return;
         }
         if let Some(values) = branches.and_then(|b| constants(b)) {
-            let mut d = Diagnostic::new(
-                self.map.value_pos(&ptr),
-                path.dotted(),
-                format!(
-                    "expected one of {}, found {}",
-                    quote_list(&values),
-                    describe_value(instance)
-                ),
-            );
-            if let Some(near) = instance
-                .as_str()
-                .and_then(|s| did_you_mean(s, values.iter().map(String::as_str)))
-            {
-                d.help = Some(format!("did you mean `{near}`?"));
-            }
-            out.push(d);
+            out.push(self.not_one_of(path, &values, instance));
             return;
         }
         if tag.is_some() {

@@ -21,8 +21,6 @@ pub struct Preset {
     pub promql: &'static str,
 }
 
-const SVC: &str = "container_label_com_docker_swarm_service_name";
-
 macro_rules! svc_matcher {
     () => {
         r#"container_label_com_docker_swarm_service_name=~"{{ stack }}_{{ service }}.*""#
@@ -151,9 +149,6 @@ pub const PRESETS: &[Preset] = &[
         promql: "node_memory_MemTotal_bytes - node_memory_MemAvailable_bytes",
     },
 ];
-
-/// The label cAdvisor puts the swarm service name in.
-pub const SERVICE_LABEL: &str = SVC;
 
 /// Looks a preset up by name.
 pub fn find(name: &str) -> Option<&'static Preset> {
