@@ -16,6 +16,9 @@ pub enum Error {
     SomeInvalid(usize, usize),
     #[error("{0}")]
     Runtime(String),
+    /// Wrong or missing command-line input.
+    #[error("{0}")]
+    Usage(String),
     #[error("cannot write output: {0}")]
     Output(#[source] std::io::Error),
 }
@@ -26,7 +29,7 @@ impl Error {
         match self {
             Error::Load(LoadError::Invalid(_)) | Error::SomeInvalid(..) => exit::INVALID,
             Error::Load(LoadError::Io { .. }) => exit::INVALID,
-            Error::Plan(_) => exit::INVALID,
+            Error::Plan(_) | Error::Usage(_) => exit::INVALID,
             Error::Runtime(_) | Error::Output(_) => exit::RUNTIME,
         }
     }

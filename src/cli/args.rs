@@ -36,6 +36,8 @@ pub enum Command {
         #[arg(long, default_value = "reports")]
         out: PathBuf,
     },
+    /// Run only the load against a target that is already up (Locust's flags, wrk's speed).
+    Load(LoadArgs),
     /// List the built-in PromQL presets.
     Presets,
     /// Print soy's version and the manifest version it reads.
@@ -46,4 +48,51 @@ pub enum Command {
 pub enum Output {
     Text,
     Json,
+}
+
+/// `soy load`: a manifest's load section, or a one-line test of one URL.
+#[derive(Debug, clap::Args)]
+pub struct LoadArgs {
+    /// A manifest whose `load:` section to run; without it, `GET --host` is sent.
+    pub file: Option<PathBuf>,
+    /// Base URL (Locust `--host`); required without FILE.
+    #[arg(long, short = 'H')]
+    pub host: Option<String>,
+    /// Virtual users (closed model; default 10 without FILE).
+    #[arg(long, short = 'u')]
+    pub users: Option<u32>,
+    /// Users started per second (default: all at once without FILE).
+    #[arg(long, short = 'r')]
+    pub spawn_rate: Option<f64>,
+    /// How long to run: `30s`, `5m`, `1h30m` or seconds (default 10s without FILE).
+    #[arg(long, short = 't', value_parser = parse_run_time)]
+    pub run_time: Option<std::time::Duration>,
+    /// Open model: iterations per second instead of users.
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Connections: users in the closed model when --users is not given (like wrk -c);
+    /// the in-flight cap in the open model.
+    #[arg(long, short = 'c')]
+    pub connections: Option<u32>,
+    /// Write Locust-compatible CSV files with this prefix (Locust `--csv`).
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+    /// Write the results as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Worker threads (default: the CPUs soy may run on).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Seed for random choices.
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+fn parse_run_time(s: &str) -> Result<std::time::Duration, String> {
+    if let Ok(secs) = s.parse::<f64>() {
+        if secs > 0.0 && secs.is_finite() {
+            return Ok(std::time::Duration::from_secs_f64(secs));
+        }
+    }
+    crate::manifest::duration::parse(s).map(|d| d.0)
 }

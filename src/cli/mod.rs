@@ -1,10 +1,11 @@
 //! Commands: each turns parsed arguments into library calls and text on stdout/stderr.
 
 mod args;
+mod load;
 
 use std::io::Write;
 
-pub use args::{Cli, Command, Output};
+pub use args::{Cli, Command, LoadArgs, Output};
 
 use crate::error::Error;
 use crate::exit;
@@ -38,6 +39,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
                 "cannot run yet: this build of soy has no stack, load or metrics phases (they land with the load-generator and run-pipeline issues); `soy plan` shows what would run".into(),
             ))
         }
+        Command::Load(args) => load::run(&args),
         Command::Presets => {
             let mut text = String::new();
             for p in presets::PRESETS {
@@ -82,7 +84,7 @@ fn json<T: serde::Serialize>(v: &T) -> String {
 }
 
 /// Writes to stdout; a closed pipe (`soy plan | head`) is not an error.
-fn out(text: &str) -> Result<u8, Error> {
+pub(crate) fn out(text: &str) -> Result<u8, Error> {
     let mut stdout = std::io::stdout().lock();
     match stdout
         .write_all(text.as_bytes())

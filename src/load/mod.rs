@@ -1,3 +1,22 @@
-//! The load: shape arithmetic now; the generator itself lands with the load-generator issue.
+//! The load generator: shapes, scenarios, a lean HTTP/1.1 client, the engine and its results.
+//!
+//! Flow: `scenario` compiles the manifest's requests; `engine` runs workers whose `user`s
+//! send them through `http1`, recording into `stats`; `results` gathers the outcome, which
+//! `locust_csv` and `live` present.
 
+pub mod engine;
+pub mod failure;
+mod functions;
+pub mod http1;
+pub mod live;
+pub mod locust_csv;
+pub mod open;
+mod outcome;
+mod render;
+pub mod results;
+pub mod scenario;
+pub mod setup;
 pub mod shape;
+pub mod stats;
+pub mod target;
+mod user;

@@ -1,0 +1,384 @@
+//! The load engine: one current-thread tokio runtime per worker thread, users pinned to it,
+//! a controller that follows the shape (spawning and retiring users at the spawn rate), and a
+//! collector that merges each worker's once-a-second block. Nothing crosses threads per request.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tokio::task::{AbortHandle, LocalSet};
+
+use super::open::{self, OpenPlan};
+use super::results::Results;
+use super::scenario::Scenario;
+use super::shape::{Segment, target_at};
+use super::stats::{Block, SecondRow};
+use super::user::{Worker, closed_loop};
+use crate::manifest::model::Workload;
+
+/// Everything the engine needs to run.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub scenario: Arc<Scenario>,
+    pub model: Workload,
+    pub segments: Vec<Segment>,
+    pub run_time: Duration,
+    /// Excluded from totals (still in the per-second series).
+    pub warmup: Duration,
+    pub spawn_rate: f64,
+    /// Open model: most iterations in flight across all workers.
+    pub max_in_flight: u64,
+    pub workers: usize,
+    pub seed: Option<u64>,
+}
+
+enum Command {
+    Spawn(u64),
+    Retire,
+    Stop,
+}
+
+enum Msg {
+    Block(Box<Block>),
+    Done,
+}
+
+/// What the live view gets once a second.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    pub row: SecondRow,
+    pub elapsed: Duration,
+    pub run_time: Duration,
+    pub total_requests: u64,
+    pub total_failures: u64,
+}
+
+/// Runs the load until `run_time` passes or `interrupt` completes. Results are complete in
+/// both cases (`Results::interrupted` tells which).
+pub async fn run(
+    cfg: EngineConfig,
+    interrupt: impl Future<Output = ()>,
+    mut on_second: impl FnMut(&Progress),
+) -> Results {
+    let workers = cfg.workers.max(1);
+    let start = Instant::now() + Duration::from_millis(20);
+    let started_at = std::time::SystemTime::now() + Duration::from_millis(20);
+    let (msg_tx, mut msg_rx) = mpsc::unbounded_channel::<Msg>();
+    let mut cmd_txs = Vec::new();
+    let mut threads = Vec::new();
+    for id in 0..workers {
+        let (tx, rx) = mpsc::unbounded_channel::<Command>();
+        cmd_txs.push(tx);
+        let msg_tx = msg_tx.clone();
+        let cfg = cfg.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("soy-worker-{id}"))
+            .spawn(move || worker_thread(id, workers, cfg, start, rx, msg_tx));
+        match spawned {
+            Ok(h) => threads.push(h),
+            Err(e) => eprintln!("soy: cannot start worker thread {id}: {e}"),
+        }
+    }
+    drop(msg_tx);
+    let open = cfg.model == Workload::Open;
+    let mut collector = Collector::new(
+        cfg.scenario.names.len(),
+        threads.len(),
+        cfg.segments.clone(),
+        cfg.warmup.as_secs(),
+        open,
+    );
+    let mut users: u64 = 0;
+    let mut per_worker = vec![0u64; workers];
+    let mut allowance = 0.0f64;
+    let tick = Duration::from_millis(50);
+    let mut ticker = tokio::time::interval_at(start.into(), tick);
+    tokio::pin!(interrupt);
+    let deadline = start + cfg.run_time;
+    let mut interrupted = false;
+    loop {
+        tokio::select! {
+            _ = &mut interrupt => { interrupted = true; break; }
+            _ = ticker.tick() => {
+                let now = Instant::now();
+                if now >= deadline { break; }
+                if !open {
+                    let t = now.duration_since(start).as_secs_f64();
+                    let target = target_at(&cfg.segments, t).round().max(0.0) as u64;
+                    let rate = cfg.segments.iter().find(|s| t < s.end).and_then(|s| s.spawn_rate).unwrap_or(cfg.spawn_rate);
+                    allowance = (allowance + rate * tick.as_secs_f64()).min(rate.max(1.0));
+                    while users < target && allowance >= 1.0 {
+                        let w = (0..workers).min_by_key(|w| per_worker[*w]).unwrap_or(0);
+                        let _ = cmd_txs[w].send(Command::Spawn(users));
+                        per_worker[w] += 1;
+                        users += 1;
+                        allowance -= 1.0;
+                    }
+                    while users > target && allowance >= 1.0 {
+                        let w = (0..workers).max_by_key(|w| per_worker[*w]).unwrap_or(0);
+                        let _ = cmd_txs[w].send(Command::Retire);
+                        per_worker[w] = per_worker[w].saturating_sub(1);
+                        users -= 1;
+                        allowance -= 1.0;
+                    }
+                    if users == target {
+                        allowance = allowance.min(1.0);
+                    }
+                }
+            }
+            Some(msg) = msg_rx.recv() => {
+                if let Msg::Block(b) = msg {
+                    for p in collector.add(*b, start, cfg.run_time) {
+                        on_second(&p);
+                    }
+                }
+            }
+        }
+    }
+    for tx in &cmd_txs {
+        let _ = tx.send(Command::Stop);
+    }
+    let mut done = 0;
+    while done < threads.len() {
+        match msg_rx.recv().await {
+            Some(Msg::Block(b)) => {
+                for p in collector.add(*b, start, cfg.run_time) {
+                    on_second(&p);
+                }
+            }
+            Some(Msg::Done) => done += 1,
+            None => break,
+        }
+    }
+    for t in threads {
+        let _ = t.join();
+    }
+    let elapsed = start.elapsed().min(if interrupted {
+        start.elapsed()
+    } else {
+        cfg.run_time
+    });
+    collector.finish(&cfg, started_at, elapsed, interrupted)
+}
+
+fn worker_thread(
+    id: usize,
+    workers: usize,
+    cfg: EngineConfig,
+    start: Instant,
+    rx: mpsc::UnboundedReceiver<Command>,
+    tx: mpsc::UnboundedSender<Msg>,
+) {
+    if let Some(seed) = cfg.seed {
+        super::functions::seed_thread(seed.wrapping_add(id as u64 * 0x9E37_79B9_7F4A_7C15));
+    }
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("soy: worker {id} cannot start its runtime: {e}");
+            let _ = tx.send(Msg::Done);
+            return;
+        }
+    };
+    let local = LocalSet::new();
+    local.block_on(&rt, worker_main(id, workers, cfg, start, rx, tx));
+}
+
+async fn worker_main(
+    id: usize,
+    workers: usize,
+    cfg: EngineConfig,
+    start: Instant,
+    mut rx: mpsc::UnboundedReceiver<Command>,
+    tx: mpsc::UnboundedSender<Msg>,
+) {
+    let w = Rc::new(Worker {
+        sc: cfg.scenario.clone(),
+        block: std::cell::RefCell::new(Block::new(id, cfg.scenario.names.len())),
+        in_flight: std::cell::Cell::new(0),
+    });
+    let users: Rc<std::cell::RefCell<Vec<AbortHandle>>> = Rc::default();
+    let active = {
+        let (users, w) = (users.clone(), w.clone());
+        move || users.borrow().len() as u64 + w.in_flight.get()
+    };
+    let flusher = {
+        let (w, tx, active) = (w.clone(), tx.clone(), active.clone());
+        tokio::task::spawn_local(async move {
+            let mut iv = tokio::time::interval_at(
+                (start + Duration::from_secs(1)).into(),
+                Duration::from_secs(1),
+            );
+            let mut second = 0u64;
+            loop {
+                iv.tick().await;
+                let block = w.block.borrow_mut().take(second, active());
+                let _ = tx.send(Msg::Block(Box::new(block)));
+                second += 1;
+            }
+        })
+    };
+    let scheduler = (cfg.model == Workload::Open).then(|| {
+        let plan = OpenPlan {
+            segments: cfg.segments.clone(),
+            run_time: cfg.run_time.as_secs_f64(),
+            worker: id,
+            workers,
+            cap: cfg.max_in_flight.div_ceil(workers as u64).max(1),
+        };
+        tokio::task::spawn_local(open::schedule(w.clone(), plan, start))
+    });
+    while let Some(cmd) = rx.recv().await {
+        match cmd {
+            Command::Spawn(index) => {
+                let h = tokio::task::spawn_local(closed_loop(w.clone(), index));
+                users.borrow_mut().push(h.abort_handle());
+            }
+            Command::Retire => {
+                if let Some(h) = users.borrow_mut().pop() {
+                    h.abort();
+                }
+            }
+            Command::Stop => break,
+        }
+    }
+    for h in users.borrow_mut().drain(..) {
+        h.abort();
+    }
+    if let Some(s) = scheduler {
+        s.abort();
+    }
+    flusher.abort();
+    let second = Instant::now().saturating_duration_since(start).as_secs();
+    let last = w.block.borrow_mut().take(second, 0);
+    let _ = tx.send(Msg::Block(Box::new(last)));
+    let _ = tx.send(Msg::Done);
+}
+
+/// Merges blocks into per-second rows (in order) and totals.
+struct Collector {
+    workers: usize,
+    segments: Vec<Segment>,
+    warmup: u64,
+    open: bool,
+    pending: BTreeMap<u64, (usize, Block)>,
+    next: u64,
+    totals: Block,
+    all: Block,
+    series: Vec<SecondRow>,
+    requests: u64,
+    failures: u64,
+    seen: super::results::Seen,
+}
+
+impl Collector {
+    fn new(names: usize, workers: usize, segments: Vec<Segment>, warmup: u64, open: bool) -> Self {
+        Collector {
+            workers: workers.max(1),
+            segments,
+            warmup,
+            open,
+            pending: BTreeMap::new(),
+            next: 0,
+            totals: Block::new(0, names),
+            all: Block::new(0, names),
+            series: Vec::new(),
+            requests: 0,
+            failures: 0,
+            seen: Default::default(),
+        }
+    }
+
+    /// Adds a block; returns progress for every second that became complete.
+    fn add(&mut self, b: Block, start: Instant, run_time: Duration) -> Vec<Progress> {
+        let second = b.second;
+        let slot = self
+            .pending
+            .entry(second)
+            .or_insert_with(|| (0, Block::new(0, b.entries.len())));
+        slot.0 += 1;
+        slot.1.second = second;
+        slot.1.merge(&b);
+        let mut out = Vec::new();
+        while let Some((count, _)) = self.pending.get(&self.next) {
+            if *count < self.workers {
+                break;
+            }
+            if let Some((_, block)) = self.pending.remove(&self.next) {
+                let row = self.finalize(block);
+                out.push(Progress {
+                    row,
+                    elapsed: start.elapsed(),
+                    run_time,
+                    total_requests: self.requests,
+                    total_failures: self.failures,
+                });
+            }
+            self.next += 1;
+        }
+        out
+    }
+
+    fn finalize(&mut self, block: Block) -> SecondRow {
+        let target = target_at(&self.segments, block.second as f64);
+        let row = SecondRow::from_block(&block, target, self.open);
+        for key in block.failures.keys() {
+            let e = self
+                .seen
+                .entry(key.clone())
+                .or_insert((block.second, block.second));
+            e.1 = e.1.max(block.second);
+        }
+        self.requests += row.requests;
+        self.failures += row.failures;
+        if block.second >= self.warmup {
+            self.totals.merge(&block);
+        }
+        self.all.merge(&block);
+        self.series.push(row.clone());
+        row
+    }
+
+    fn finish(
+        mut self,
+        cfg: &EngineConfig,
+        started_at: std::time::SystemTime,
+        elapsed: Duration,
+        interrupted: bool,
+    ) -> Results {
+        let rest: Vec<Block> = std::mem::take(&mut self.pending)
+            .into_values()
+            .map(|(_, b)| b)
+            .collect();
+        for b in rest {
+            self.finalize(b);
+        }
+        // A run shorter than its warm-up still reports what it did.
+        let totals = if self.totals.total().count == 0 {
+            &self.all
+        } else {
+            &self.totals
+        };
+        let measured = elapsed.saturating_sub(if std::ptr::eq(totals, &self.all) {
+            Duration::ZERO
+        } else {
+            cfg.warmup
+        });
+        Results::build(
+            cfg,
+            totals,
+            &self.seen,
+            self.series,
+            started_at,
+            elapsed,
+            measured,
+            interrupted,
+        )
+    }
+}

@@ -1,0 +1,330 @@
+//! A lean HTTP/1.1 client connection: write ready-made request bytes, parse the response
+//! head with `httparse` from a reused buffer, and frame the body by Content-Length, chunked
+//! encoding or connection close — without copying the body unless a check or extractor
+//! asked for it. One connection per virtual user, kept alive between requests.
+
+use std::io;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::failure::Failure;
+use super::target::Target;
+
+/// Largest response head accepted.
+const MAX_HEAD: usize = 64 * 1024;
+/// Largest body kept in memory for checks and extractors; longer bodies are cut.
+pub const MAX_KEPT_BODY: usize = 4 * 1024 * 1024;
+const BUF: usize = 16 * 1024;
+
+/// What the caller needs from a response beyond status and size.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Want {
+    pub body: bool,
+    pub headers: bool,
+}
+
+/// A response as the load generator sees it.
+#[derive(Debug, Default)]
+pub struct Response {
+    pub status: u16,
+    /// Body bytes received (after de-chunking).
+    pub body_len: u64,
+    /// The body, when asked for.
+    pub body: Vec<u8>,
+    /// Response headers (lower-cased names), when asked for.
+    pub headers: Vec<(String, String)>,
+}
+
+/// One kept-alive connection.
+pub struct Conn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// False once the server said `Connection: close` or the body ran to EOF.
+    pub reusable: bool,
+    /// Requests completed on this connection.
+    pub served: u64,
+}
+
+/// Opens a connection, resolving names first so DNS failures are told apart.
+pub async fn connect(target: &Target) -> Result<Conn, Failure> {
+    let addr = if target.host.parse::<std::net::IpAddr>().is_ok() {
+        target.socket_addr()
+    } else {
+        let mut addrs = tokio::net::lookup_host(target.socket_addr())
+            .await
+            .map_err(|e| Failure::Dns(format!("{}: {e}", target.host)))?;
+        addrs
+            .next()
+            .ok_or_else(|| Failure::Dns(format!("{}: no addresses", target.host)))?
+            .to_string()
+    };
+    let stream = TcpStream::connect(&addr)
+        .await
+        .map_err(|e| Failure::Connect(format!("{addr}: {}", io_reason(&e))))?;
+    let _ = stream.set_nodelay(true);
+    Ok(Conn {
+        stream,
+        buf: vec![0; BUF],
+        start: 0,
+        end: 0,
+        reusable: true,
+        served: 0,
+    })
+}
+
+impl Conn {
+    /// Sends one request and reads its response.
+    pub async fn exchange(
+        &mut self,
+        request: &[u8],
+        head: bool,
+        want: Want,
+    ) -> Result<Response, Failure> {
+        self.stream
+            .write_all(request)
+            .await
+            .map_err(|e| io_failure(&e))?;
+        let mut resp = Response::default();
+        let (head_len, framing) = self.read_head(&mut resp, want).await?;
+        self.start += head_len;
+        let no_body = head || resp.status < 200 || resp.status == 204 || resp.status == 304;
+        match framing {
+            _ if no_body => {}
+            Framing::Length(n) => self.read_exact_body(n, &mut resp, want).await?,
+            Framing::Chunked => self.read_chunked(&mut resp, want).await?,
+            Framing::Close => {
+                self.read_to_close(&mut resp, want).await?;
+                self.reusable = false;
+            }
+        }
+        self.served += 1;
+        Ok(resp)
+    }
+
+    /// Reads more bytes after `end`, compacting the buffer first. Returns 0 at EOF.
+    async fn fill(&mut self) -> Result<usize, Failure> {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        } else if self.end == self.buf.len() {
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            } else if self.buf.len() < MAX_HEAD {
+                self.buf.resize(self.buf.len() * 2, 0);
+            } else {
+                return Err(Failure::BadResponse(
+                    "response head larger than 64 KiB".into(),
+                ));
+            }
+        }
+        let n = self
+            .stream
+            .read(&mut self.buf[self.end..])
+            .await
+            .map_err(|e| io_failure(&e))?;
+        self.end += n;
+        Ok(n)
+    }
+
+    async fn read_head(
+        &mut self,
+        resp: &mut Response,
+        want: Want,
+    ) -> Result<(usize, Framing), Failure> {
+        loop {
+            if self.end > self.start {
+                let mut headers = [httparse::EMPTY_HEADER; 64];
+                let mut parsed = httparse::Response::new(&mut headers);
+                match parsed.parse(&self.buf[self.start..self.end]) {
+                    Ok(httparse::Status::Complete(len)) => {
+                        resp.status = parsed.code.unwrap_or(0);
+                        let mut framing = Framing::Close;
+                        let mut close = parsed.version == Some(0);
+                        for h in parsed.headers.iter() {
+                            if h.name.eq_ignore_ascii_case("content-length") {
+                                let n = std::str::from_utf8(h.value)
+                                    .ok()
+                                    .and_then(|v| v.trim().parse::<u64>().ok())
+                                    .ok_or_else(|| {
+                                        Failure::BadResponse("invalid Content-Length".into())
+                                    })?;
+                                if !matches!(framing, Framing::Chunked) {
+                                    framing = Framing::Length(n);
+                                }
+                            } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+                                if contains_token(h.value, b"chunked") {
+                                    framing = Framing::Chunked;
+                                }
+                            } else if h.name.eq_ignore_ascii_case("connection") {
+                                if contains_token(h.value, b"close") {
+                                    close = true;
+                                } else if contains_token(h.value, b"keep-alive") {
+                                    close = false;
+                                }
+                            }
+                            if want.headers {
+                                resp.headers.push((
+                                    h.name.to_ascii_lowercase(),
+                                    String::from_utf8_lossy(h.value).into_owned(),
+                                ));
+                            }
+                        }
+                        if close {
+                            self.reusable = false;
+                        }
+                        return Ok((len, framing));
+                    }
+                    Ok(httparse::Status::Partial) => {}
+                    Err(e) => {
+                        return Err(Failure::BadResponse(format!("invalid response head: {e}")));
+                    }
+                }
+            }
+            if self.fill().await? == 0 {
+                self.reusable = false;
+                return Err(if self.end > self.start {
+                    Failure::BadResponse("connection closed inside the response head".into())
+                } else {
+                    Failure::Closed
+                });
+            }
+        }
+    }
+
+    /// Takes up to `n` buffered bytes as body.
+    fn take(&mut self, n: u64, resp: &mut Response, want: Want) -> u64 {
+        let avail = (self.end - self.start) as u64;
+        let take = avail.min(n) as usize;
+        if want.body && resp.body.len() < MAX_KEPT_BODY {
+            let keep = take.min(MAX_KEPT_BODY - resp.body.len());
+            resp.body
+                .extend_from_slice(&self.buf[self.start..self.start + keep]);
+        }
+        self.start += take;
+        take as u64
+    }
+
+    async fn read_exact_body(
+        &mut self,
+        n: u64,
+        resp: &mut Response,
+        want: Want,
+    ) -> Result<(), Failure> {
+        let mut left = n;
+        loop {
+            let got = self.take(left, resp, want);
+            left -= got;
+            resp.body_len += got;
+            if left == 0 {
+                return Ok(());
+            }
+            if self.fill().await? == 0 {
+                self.reusable = false;
+                return Err(Failure::BadResponse(format!(
+                    "connection closed after {} of {n} body bytes",
+                    n - left
+                )));
+            }
+        }
+    }
+
+    async fn read_to_close(&mut self, resp: &mut Response, want: Want) -> Result<(), Failure> {
+        loop {
+            resp.body_len += self.take(u64::MAX, resp, want);
+            if self.fill().await? == 0 {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn read_chunked(&mut self, resp: &mut Response, want: Want) -> Result<(), Failure> {
+        loop {
+            let size = loop {
+                match httparse::parse_chunk_size(&self.buf[self.start..self.end]) {
+                    Ok(httparse::Status::Complete((used, size))) => {
+                        self.start += used;
+                        break size;
+                    }
+                    Ok(httparse::Status::Partial) => self.more("chunk size").await?,
+                    Err(_) => return Err(Failure::BadResponse("invalid chunk size".into())),
+                }
+            };
+            if size == 0 {
+                // Trailers end with an empty line.
+                loop {
+                    let data = &self.buf[self.start..self.end];
+                    if data.starts_with(b"\r\n") {
+                        self.start += 2;
+                        return Ok(());
+                    }
+                    if let Some(i) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+                        self.start += i + 4;
+                        return Ok(());
+                    }
+                    self.more("chunk trailer").await?;
+                }
+            }
+            let mut left = size;
+            while left > 0 {
+                if self.start == self.end {
+                    self.more("chunk").await?;
+                }
+                let got = self.take(left, resp, want);
+                left -= got;
+                resp.body_len += got;
+            }
+            while self.end - self.start < 2 {
+                self.more("chunk end").await?;
+            }
+            if &self.buf[self.start..self.start + 2] != b"\r\n" {
+                return Err(Failure::BadResponse("chunk not followed by CRLF".into()));
+            }
+            self.start += 2;
+        }
+    }
+
+    async fn more(&mut self, what: &str) -> Result<(), Failure> {
+        if self.fill().await? == 0 {
+            self.reusable = false;
+            return Err(Failure::BadResponse(format!(
+                "connection closed inside a {what}"
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Framing {
+    Length(u64),
+    Chunked,
+    Close,
+}
+
+fn contains_token(value: &[u8], token: &[u8]) -> bool {
+    value
+        .split(|b| *b == b',')
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
+}
+
+fn io_reason(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => "connection refused".into(),
+        io::ErrorKind::ConnectionReset => "connection reset by peer".into(),
+        io::ErrorKind::TimedOut => "connect timed out".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn io_failure(e: &io::Error) -> Failure {
+    match e.kind() {
+        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => Failure::Reset,
+        io::ErrorKind::BrokenPipe | io::ErrorKind::UnexpectedEof => Failure::Closed,
+        _ => Failure::Io(e.to_string()),
+    }
+}

@@ -1,0 +1,213 @@
+//! A virtual user: its connection, its extracted values, and how it sends one request,
+//! runs a task, and loops (closed model) or runs one iteration (open model).
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use minijinja::Value as JValue;
+
+use super::failure::Failure;
+use super::functions;
+use super::http1::{self, Conn, Response, Want};
+use super::outcome;
+use super::render;
+use super::scenario::Scenario;
+use super::stats::Block;
+use super::target::Target;
+
+/// What the users of one worker thread share. Single-threaded: `Rc`, `RefCell`, no locks.
+pub struct Worker {
+    pub sc: Arc<Scenario>,
+    pub block: RefCell<Block>,
+    /// Open model: iterations in flight.
+    pub in_flight: Cell<u64>,
+}
+
+/// One virtual user's state.
+pub struct User {
+    pub index: u64,
+    pub iteration: u64,
+    extracted: BTreeMap<String, JValue>,
+    conn: Option<(Target, Conn)>,
+    buf: Vec<u8>,
+}
+
+impl User {
+    pub fn new(index: u64) -> Self {
+        User {
+            index,
+            iteration: 0,
+            extracted: BTreeMap::new(),
+            conn: None,
+            buf: Vec::with_capacity(512),
+        }
+    }
+
+    fn context(&self, sc: &Scenario) -> JValue {
+        let mut map: BTreeMap<String, JValue> = sc.vars.clone();
+        map.insert(
+            "user".into(),
+            JValue::from_serialize(serde_json::json!({"index": self.index})),
+        );
+        map.insert("iteration".into(), JValue::from(self.iteration));
+        for (k, v) in &self.extracted {
+            map.insert(k.clone(), v.clone());
+        }
+        JValue::from(map)
+    }
+
+    /// Sends request `idx`, records it, and returns whether it succeeded. With `scheduled`
+    /// (open model), latency counts from the scheduled start and service time is kept too.
+    pub async fn request(&mut self, w: &Worker, idx: usize, scheduled: Option<Instant>) -> bool {
+        let sc = &w.sc;
+        let req = &sc.requests[idx];
+        let t0 = Instant::now();
+        let mut buf = std::mem::take(&mut self.buf);
+        let rendered;
+        let (target, bytes): (&Target, &[u8]) = match &req.fixed {
+            Some((t, b)) => (t, b),
+            None => match render::render_into(sc, idx, &self.context(sc), &mut buf) {
+                Ok(t) => {
+                    rendered = t;
+                    (&rendered, &buf)
+                }
+                Err(f) => {
+                    self.buf = buf;
+                    record(w, req.stat, t0, scheduled, 0, Some(f));
+                    return false;
+                }
+            },
+        };
+        let head = matches!(req.method, crate::manifest::model::Method::Head);
+        let sent = tokio::time::timeout(
+            req.timeout,
+            send(&mut self.conn, target, bytes, head, req.want),
+        )
+        .await;
+        self.buf = buf;
+        let result = match sent {
+            Ok(r) => r,
+            Err(_) => {
+                self.conn = None;
+                Err(Failure::Timeout(req.timeout))
+            }
+        };
+        let outcome =
+            result.and_then(|resp| outcome::evaluate(req, &resp).map(|ex| (resp.body_len, ex)));
+        match outcome {
+            Ok((len, extracted)) => {
+                for (k, v) in extracted {
+                    self.extracted.insert(k, v);
+                }
+                record(w, req.stat, t0, scheduled, len, None);
+                true
+            }
+            Err(f) => {
+                record(w, req.stat, t0, scheduled, 0, Some(f));
+                false
+            }
+        }
+    }
+
+    /// Runs one task: its steps in order, stopping at the first failure.
+    pub async fn task(&mut self, w: &Worker, task: usize, scheduled: Option<Instant>) {
+        let sc = w.sc.clone();
+        let mut first = scheduled;
+        for &step in &sc.tasks[task].steps {
+            if !self.request(w, step, first.take()).await {
+                break;
+            }
+        }
+        self.iteration += 1;
+    }
+
+    /// Runs the on-start steps.
+    pub async fn start(&mut self, w: &Worker) {
+        let sc = w.sc.clone();
+        for &step in &sc.on_start {
+            if !self.request(w, step, None).await {
+                break;
+            }
+        }
+    }
+}
+
+/// Picks a task by weight.
+pub fn pick(sc: &Scenario) -> usize {
+    sc.pick(functions::below(sc.total_weight()))
+}
+
+/// The closed-model loop of one user: on-start, then tasks with think time, until aborted.
+pub async fn closed_loop(w: std::rc::Rc<Worker>, index: u64) {
+    let mut user = User::new(index);
+    user.start(&w).await;
+    loop {
+        let task = pick(&w.sc);
+        user.task(&w, task, None).await;
+        let think = w.sc.tasks[task].think;
+        let pause = functions::uniform(think.min.as_secs_f64(), think.max.as_secs_f64());
+        if pause > 0.0 {
+            tokio::time::sleep(Duration::from_secs_f64(pause)).await;
+        } else {
+            // Let the worker's other users and its flusher run.
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+async fn send(
+    conn: &mut Option<(Target, Conn)>,
+    target: &Target,
+    bytes: &[u8],
+    head: bool,
+    want: Want,
+) -> Result<Response, Failure> {
+    let reusable = matches!(conn, Some((t, c)) if t.same_origin(target) && c.reusable);
+    if !reusable {
+        *conn = None;
+        *conn = Some((target.clone(), http1::connect(target).await?));
+    }
+    let (_, c) = conn.as_mut().ok_or(Failure::Closed)?;
+    let reused = c.served > 0;
+    let result = match c.exchange(bytes, head, want).await {
+        // A kept-alive connection the server closed while idle: retry once on a fresh one.
+        Err(Failure::Closed | Failure::Reset) if reused => {
+            let mut fresh = http1::connect(target).await?;
+            let r = fresh.exchange(bytes, head, want).await;
+            *conn = Some((target.clone(), fresh));
+            r
+        }
+        r => r,
+    };
+    if result.is_err() || !conn.as_ref().is_some_and(|(_, c)| c.reusable) {
+        *conn = None;
+    }
+    result
+}
+
+fn record(
+    w: &Worker,
+    stat: usize,
+    t0: Instant,
+    scheduled: Option<Instant>,
+    bytes: u64,
+    failure: Option<Failure>,
+) {
+    let end = Instant::now();
+    let from = scheduled.map_or(t0, |s| s.min(t0));
+    let us = end.duration_since(from).as_micros() as u64;
+    let mut block = w.block.borrow_mut();
+    block.entries[stat].record(us, bytes, failure.is_some());
+    if scheduled.is_some() {
+        block.service.record(
+            end.duration_since(t0).as_micros() as u64,
+            bytes,
+            failure.is_some(),
+        );
+    }
+    if let Some(f) = failure {
+        *block.failures.entry((stat, f.to_string())).or_default() += 1;
+    }
+}
