@@ -15,7 +15,10 @@ use super::target::Target;
 const MAX_HEAD: usize = 64 * 1024;
 /// Largest body kept in memory for checks and extractors; longer bodies are cut.
 pub const MAX_KEPT_BODY: usize = 4 * 1024 * 1024;
-const BUF: usize = 16 * 1024;
+/// Read buffer of an idle connection: small, so thousands of idle users stay cheap.
+const BUF: usize = 4 * 1024;
+/// Read buffer while a large body streams in.
+const BIG_BUF: usize = 64 * 1024;
 
 /// What the caller needs from a response beyond status and size.
 #[derive(Debug, Clone, Copy, Default)]
@@ -101,6 +104,11 @@ impl Conn {
             }
         }
         self.served += 1;
+        if self.buf.len() > BUF && self.start == self.end {
+            self.buf = vec![0; BUF];
+            self.start = 0;
+            self.end = 0;
+        }
         Ok(resp)
     }
 
@@ -216,6 +224,9 @@ impl Conn {
         want: Want,
     ) -> Result<(), Failure> {
         let mut left = n;
+        if left > self.buf.len() as u64 && self.buf.len() < BIG_BUF && self.start == self.end {
+            self.buf.resize(BIG_BUF, 0);
+        }
         loop {
             let got = self.take(left, resp, want);
             left -= got;

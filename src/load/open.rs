@@ -21,10 +21,13 @@ pub struct OpenPlan {
 }
 
 /// The arrival times of the schedule, in seconds from the start: pure, for tests and workers.
+/// Arrivals come where the integral of the rate crosses a whole number, stepping at most
+/// 10 ms at a time so the rate follows the shape.
 pub struct Arrivals<'a> {
     segments: &'a [Segment],
     run_time: f64,
     t: f64,
+    acc: f64,
 }
 
 impl<'a> Arrivals<'a> {
@@ -33,6 +36,7 @@ impl<'a> Arrivals<'a> {
             segments,
             run_time,
             t: 0.0,
+            acc: 1.0,
         }
     }
 }
@@ -41,19 +45,29 @@ impl Iterator for Arrivals<'_> {
     type Item = f64;
 
     fn next(&mut self) -> Option<f64> {
+        const MAX_STEP: f64 = 0.01;
         loop {
-            if self.t >= self.run_time {
+            // (A hair under run_time counts as the end: the sum of steps drifts.)
+            if self.t >= self.run_time - 1e-9 {
                 return None;
             }
-            let rate = target_at(self.segments, self.t);
-            if rate <= 0.0 {
-                // Nothing to send: look again a little later.
-                self.t += 0.001;
-                continue;
+            if self.acc >= 1.0 {
+                self.acc -= 1.0;
+                return Some(self.t);
             }
-            let at = self.t;
-            self.t += 1.0 / rate;
-            return Some(at);
+            let rate = target_at(self.segments, self.t).max(0.0);
+            let need = if rate > 0.0 {
+                (1.0 - self.acc) / rate
+            } else {
+                f64::INFINITY
+            };
+            if need <= MAX_STEP {
+                self.t += need;
+                self.acc = 1.0;
+            } else {
+                self.t += MAX_STEP;
+                self.acc += rate * MAX_STEP;
+            }
         }
     }
 }

@@ -211,3 +211,36 @@ fn record(
         *block.failures.entry((stat, f.to_string())).or_default() += 1;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_weights_follow_their_ratios() {
+        let load: crate::manifest::model::Load = serde_json::from_value(serde_json::json!({
+            "host": "http://127.0.0.1:1",
+            "tasks": [
+                {"name": "a", "weight": 5, "request": {"path": "/a"}},
+                {"name": "b", "weight": 3, "request": {"path": "/b"}},
+                {"name": "c", "weight": 2, "request": {"path": "/c"}},
+                {"name": "off", "weight": 0, "request": {"path": "/off"}}
+            ]
+        }))
+        .unwrap();
+        let sc = Scenario::compile(&load, BTreeMap::new(), None).unwrap();
+        functions::seed_thread(42);
+        let mut counts = [0f64; 4];
+        let n = 10_000.0;
+        for _ in 0..10_000 {
+            counts[pick(&sc)] += 1.0;
+        }
+        assert_eq!(counts[3], 0.0, "a weight-0 task is never picked");
+        let expected = [0.5 * n, 0.3 * n, 0.2 * n];
+        let chi2: f64 = (0..3)
+            .map(|i| (counts[i] - expected[i]).powi(2) / expected[i])
+            .sum();
+        // Two degrees of freedom: P(chi² > 13.8) = 0.001.
+        assert!(chi2 < 13.8, "chi² = {chi2}, counts {counts:?}");
+    }
+}

@@ -3,7 +3,9 @@
 mod cli;
 mod examples;
 mod invalid_manifests;
+mod loadgen;
 mod schema_drift;
+mod server;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,0 +1,153 @@
+//! A small HTTP/1.1 server on 127.0.0.1:0 for load-generator tests, with routes that
+//! misbehave on purpose: slow answers, closed and reset connections, chunked bodies.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// A running test server; it stops when the test process ends.
+pub struct Server {
+    pub addr: SocketAddr,
+    hits: Arc<Mutex<HashMap<String, u64>>>,
+}
+
+impl Server {
+    pub fn start() -> Server {
+        let hits: Arc<Mutex<HashMap<String, u64>>> = Arc::default();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let h = hits.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("server runtime");
+            rt.block_on(async move {
+                let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                tx.send(listener.local_addr().expect("addr"))
+                    .expect("send addr");
+                loop {
+                    let Ok((stream, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    tokio::spawn(serve(stream, h.clone()));
+                }
+            });
+        });
+        Server {
+            addr: rx.recv().expect("server address"),
+            hits,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Requests seen for a path (without query).
+    pub fn hits(&self, path: &str) -> u64 {
+        self.hits
+            .lock()
+            .expect("lock")
+            .get(path)
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+async fn serve(mut s: TcpStream, hits: Arc<Mutex<HashMap<String, u64>>>) {
+    let mut buf = Vec::with_capacity(4096);
+    loop {
+        // Read one request head.
+        let head_end = loop {
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            let mut chunk = [0u8; 4096];
+            match s.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+        let mut lines = head.split("\r\n");
+        let request_line = lines.next().unwrap_or("");
+        let mut parts = request_line.split(' ');
+        let method = parts.next().unwrap_or("").to_string();
+        let target = parts.next().unwrap_or("/").to_string();
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
+        let body_len: usize = header("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        while buf.len() < head_end + body_len {
+            let mut chunk = [0u8; 4096];
+            match s.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+        let body = String::from_utf8_lossy(&buf[head_end..head_end + body_len]).into_owned();
+        buf.drain(..head_end + body_len);
+        let path = target.split('?').next().unwrap_or("/").to_string();
+        *hits.lock().expect("lock").entry(path.clone()).or_default() += 1;
+        let (status, content): (u16, String) = match path.as_str() {
+            "/close" => return,
+            "/reset" => {
+                // A zero linger makes close send RST; with zero it does not block.
+                #[allow(deprecated)]
+                let _ = s.set_linger(Some(Duration::ZERO));
+                return;
+            }
+            "/slow" => {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                (200, "slow".into())
+            }
+            "/login" if method == "POST" => (
+                200,
+                format!(
+                    "{{\"token\": \"tok-{}\", \"echo\": {}}}",
+                    body.len(),
+                    if body.is_empty() {
+                        "null".into()
+                    } else {
+                        body.clone()
+                    }
+                ),
+            ),
+            "/auth" => match header("authorization") {
+                Some(v) if v.starts_with("Bearer tok-") => (200, "{\"ok\": true}".into()),
+                _ => (401, "no".into()),
+            },
+            "/chunked" => {
+                let resp = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+                if s.write_all(resp.as_bytes()).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+            p if p.starts_with("/status/") => (p[8..].parse().unwrap_or(500), "status".into()),
+            p if p.starts_with("/echo") => (200, format!("{method} {target} {body}")),
+            _ => (200, "ok".into()),
+        };
+        let resp = format!(
+            "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nContent-Type: text/plain\r\nX-Request-Path: {path}\r\n\r\n{content}",
+            content.len()
+        );
+        if s.write_all(resp.as_bytes()).await.is_err() {
+            return;
+        }
+    }
+}
