@@ -86,6 +86,9 @@ pub struct LoadArgs {
     /// Seed for random choices.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Serve the generator's metrics in Prometheus format on this port of 127.0.0.1.
+    #[arg(long)]
+    pub metrics_port: Option<u16>,
 }
 
 fn parse_run_time(s: &str) -> Result<std::time::Duration, String> {

@@ -22,6 +22,7 @@ pub fn run(args: &LoadArgs) -> Result<u8, Error> {
         connections: args.connections,
         workers: args.workers,
         seed: args.seed,
+        metrics_port: args.metrics_port,
     };
     let (load, vars, dir, csv) = match &args.file {
         Some(f) => {
@@ -54,13 +55,15 @@ pub fn run(args: &LoadArgs) -> Result<u8, Error> {
         .enable_all()
         .build()
         .map_err(|e| Error::Runtime(format!("cannot start the runtime: {e}")))?;
-    let results = rt.block_on(engine::run(
-        cfg,
-        async {
-            let _ = tokio::signal::ctrl_c().await;
-        },
-        |p| live.update(p),
-    ));
+    let results = rt
+        .block_on(engine::run(
+            cfg,
+            async {
+                let _ = tokio::signal::ctrl_c().await;
+            },
+            |p| live.update(p),
+        ))
+        .map_err(Error::Runtime)?;
     live.finish();
     write_outputs(
         &results,

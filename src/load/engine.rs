@@ -33,6 +33,8 @@ pub struct EngineConfig {
     pub max_in_flight: u64,
     pub workers: usize,
     pub seed: Option<u64>,
+    /// Serve the generator's metrics on this port of 127.0.0.1.
+    pub metrics_port: Option<u16>,
 }
 
 enum Command {
@@ -62,7 +64,18 @@ pub async fn run(
     cfg: EngineConfig,
     interrupt: impl Future<Output = ()>,
     mut on_second: impl FnMut(&Progress),
-) -> Results {
+) -> Result<Results, String> {
+    let exposition: super::exporter::Exposition = Default::default();
+    let _exporter = match cfg.metrics_port {
+        Some(port) => {
+            let listener = super::exporter::bind(port).await?;
+            Some(AbortOnDrop(tokio::spawn(super::exporter::serve(
+                listener,
+                exposition.clone(),
+            ))))
+        }
+        None => None,
+    };
     let workers = cfg.workers.max(1);
     let start = Instant::now() + Duration::from_millis(20);
     let started_at = std::time::SystemTime::now() + Duration::from_millis(20);
@@ -85,7 +98,8 @@ pub async fn run(
     drop(msg_tx);
     let open = cfg.model == Workload::Open;
     let mut collector = Collector::new(
-        cfg.scenario.names.len(),
+        cfg.scenario.names.clone(),
+        exposition.clone(),
         threads.len(),
         cfg.segments.clone(),
         cfg.warmup.as_secs(),
@@ -161,7 +175,16 @@ pub async fn run(
     } else {
         cfg.run_time
     });
-    collector.finish(&cfg, started_at, elapsed, interrupted)
+    Ok(collector.finish(&cfg, started_at, elapsed, interrupted))
+}
+
+/// Aborts a spawned task when dropped (the exporter lives as long as the run).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 fn worker_thread(
@@ -263,6 +286,8 @@ async fn worker_main(
 
 /// Merges blocks into per-second rows (in order) and totals.
 struct Collector {
+    names: Vec<(String, String)>,
+    exposition: super::exporter::Exposition,
     workers: usize,
     segments: Vec<Segment>,
     warmup: u64,
@@ -278,8 +303,18 @@ struct Collector {
 }
 
 impl Collector {
-    fn new(names: usize, workers: usize, segments: Vec<Segment>, warmup: u64, open: bool) -> Self {
+    fn new(
+        names_list: Vec<(String, String)>,
+        exposition: super::exporter::Exposition,
+        workers: usize,
+        segments: Vec<Segment>,
+        warmup: u64,
+        open: bool,
+    ) -> Self {
+        let names = names_list.len();
         Collector {
+            names: names_list,
+            exposition,
             workers: workers.max(1),
             segments,
             warmup,
@@ -341,6 +376,9 @@ impl Collector {
             self.totals.merge(&block);
         }
         self.all.merge(&block);
+        if let Ok(mut text) = self.exposition.lock() {
+            *text = super::exporter::render(&self.names, &self.all, &row);
+        }
         self.series.push(row.clone());
         row
     }
@@ -380,5 +418,48 @@ impl Collector {
             measured,
             interrupted,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collector_state_stays_bounded_over_twenty_minutes() {
+        let names = vec![("GET".to_string(), "/".to_string())];
+        let segs = vec![Segment {
+            start: 0.0,
+            end: 3600.0,
+            from: 10.0,
+            to: 10.0,
+            spawn_rate: None,
+        }];
+        let mut c = Collector::new(names, Default::default(), 2, segs, 60, false);
+        let start = Instant::now();
+        for second in 0..1200u64 {
+            for worker in 0..2 {
+                let mut b = Block::new(worker, 1);
+                for i in 0..100 {
+                    b.entries[0].record(1000 + i, 10, i == 0);
+                }
+                let shipped = b.take(second, 5);
+                let done = c.add(shipped, start, Duration::from_secs(1200));
+                // Nothing waits once both workers have delivered a second.
+                assert!(c.pending.len() <= 1);
+                assert_eq!(done.len(), worker);
+            }
+        }
+        assert!(c.pending.is_empty());
+        assert_eq!(c.series.len(), 1200);
+        assert_eq!(c.all.total().count, 240_000);
+        // Totals skip the 60 s warm-up.
+        assert_eq!(c.totals.total().count, 228_000);
+        assert!(
+            c.exposition
+                .lock()
+                .unwrap()
+                .contains("soy_requests_total{method=\"GET\",name=\"/\"} 240000")
+        );
     }
 }

@@ -5,6 +5,7 @@
 //! `locust_csv` and `live` present.
 
 pub mod engine;
+mod exporter;
 pub mod failure;
 mod functions;
 pub mod http1;

@@ -21,6 +21,7 @@ pub struct Overrides {
     pub connections: Option<u32>,
     pub workers: Option<usize>,
     pub seed: Option<u64>,
+    pub metrics_port: Option<u16>,
 }
 
 /// Builds the engine configuration; `base_dir` resolves a trace file.
@@ -91,6 +92,7 @@ pub fn configure(
         spawn_rate: load.spawn_rate,
         max_in_flight: u64::from(load.max_in_flight.unwrap_or(10_000)),
         workers,
-        seed: load.seed.or(o.seed),
+        seed: o.seed.or(load.seed),
+        metrics_port: o.metrics_port.or(load.metrics_port),
     })
 }

@@ -35,6 +35,7 @@ fn run(host: &str, load_yaml: &str) -> Results {
         .build()
         .expect("rt");
     rt.block_on(engine::run(cfg, std::future::pending::<()>(), |_| {}))
+        .expect("run")
 }
 
 fn nanos() -> u128 {
@@ -242,4 +243,76 @@ fn unreachable_host_still_writes_results() {
         serde_json::from_slice(&std::fs::read(&json).expect("written")).expect("json");
     assert!(r["total"]["failures"].as_u64().unwrap_or(0) > 0);
     assert_eq!(r["failures"][0]["kind"], "connect");
+}
+
+#[test]
+fn metrics_port_serves_prometheus_text() {
+    let s = Server::start();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("free port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_soy"))
+        .args([
+            "load",
+            "--host",
+            &s.url(),
+            "-u",
+            "2",
+            "-t",
+            "4s",
+            "--metrics-port",
+            &port.to_string(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(Duration::from_millis(2500));
+    let mut body = String::new();
+    {
+        use std::io::{Read, Write};
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).expect("metrics port open");
+        c.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            .expect("write");
+        c.read_to_string(&mut body).expect("read");
+    }
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(body.contains("# TYPE soy_requests_total counter"), "{body}");
+    let count: u64 = body
+        .lines()
+        .find(|l| l.starts_with("soy_requests_total{method=\"GET\",name=\"/\"}"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!(count > 0, "{body}");
+    assert!(body.contains("soy_active 2"), "{body}");
+}
+
+#[test]
+fn a_taken_metrics_port_is_a_clear_error_before_any_load() {
+    let s = Server::start();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    let (out, _) = super::soy(
+        &[
+            "load",
+            "--host",
+            &s.url(),
+            "-t",
+            "2s",
+            "--metrics-port",
+            &port,
+        ],
+        Duration::from_secs(20),
+    );
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        text(&out.stderr).contains(&format!("cannot serve load metrics on 127.0.0.1:{port}")),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(s.hits("/"), 0);
 }
