@@ -89,6 +89,9 @@ pub struct LoadArgs {
     /// Serve the generator's metrics in Prometheus format on this port of 127.0.0.1.
     #[arg(long)]
     pub metrics_port: Option<u16>,
+    /// Accept any TLS certificate (self-signed test servers).
+    #[arg(long, short = 'k')]
+    pub insecure: bool,
 }
 
 fn parse_run_time(s: &str) -> Result<std::time::Duration, String> {

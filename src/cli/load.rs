@@ -23,6 +23,7 @@ pub fn run(args: &LoadArgs) -> Result<u8, Error> {
         workers: args.workers,
         seed: args.seed,
         metrics_port: args.metrics_port,
+        insecure: args.insecure,
     };
     let (load, vars, dir, csv) = match &args.file {
         Some(f) => {

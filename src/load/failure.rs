@@ -13,6 +13,8 @@ pub enum Failure {
     Connect(String),
     /// No complete response within the timeout.
     Timeout(Duration),
+    /// The TLS handshake failed (certificate, name, protocol).
+    Tls(String),
     /// The peer reset the connection.
     Reset,
     /// The server closed the connection before any response.
@@ -38,6 +40,7 @@ impl Failure {
             Failure::Dns(_) => "dns",
             Failure::Connect(_) => "connect",
             Failure::Timeout(_) => "timeout",
+            Failure::Tls(_) => "tls",
             Failure::Reset => "reset",
             Failure::Closed => "closed",
             Failure::Io(_) => "io",
@@ -60,6 +63,7 @@ impl fmt::Display for Failure {
                 "timeout: no response within {}",
                 crate::manifest::duration::Duration(*t)
             ),
+            Failure::Tls(d) => write!(f, "tls: {d}"),
             Failure::Reset => f.write_str("reset: connection reset by peer"),
             Failure::Closed => f.write_str("closed: server closed the connection"),
             Failure::Io(d) => write!(f, "io: {d}"),

@@ -5,8 +5,11 @@
 
 use std::io;
 
+use std::sync::Arc;
+
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
 
 use super::failure::Failure;
 use super::target::Target;
@@ -39,9 +42,31 @@ pub struct Response {
     pub headers: Vec<(String, String)>,
 }
 
+/// A plain or TLS byte stream.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl Stream {
+    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf).await,
+            Stream::Tls(s) => s.read(buf).await,
+        }
+    }
+
+    async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.write_all(buf).await,
+            Stream::Tls(s) => s.write_all(buf).await,
+        }
+    }
+}
+
 /// One kept-alive connection.
 pub struct Conn {
-    stream: TcpStream,
+    stream: Stream,
     buf: Vec<u8>,
     start: usize,
     end: usize,
@@ -51,8 +76,9 @@ pub struct Conn {
     pub served: u64,
 }
 
-/// Opens a connection, resolving names first so DNS failures are told apart.
-pub async fn connect(target: &Target) -> Result<Conn, Failure> {
+/// Opens a connection, resolving names first so DNS failures are told apart; `https`
+/// targets are wrapped in TLS with `tls`.
+pub async fn connect(target: &Target, tls: &Arc<rustls::ClientConfig>) -> Result<Conn, Failure> {
     let addr = if target.host.parse::<std::net::IpAddr>().is_ok() {
         target.socket_addr()
     } else {
@@ -68,6 +94,16 @@ pub async fn connect(target: &Target) -> Result<Conn, Failure> {
         .await
         .map_err(|e| Failure::Connect(format!("{addr}: {}", io_reason(&e))))?;
     let _ = stream.set_nodelay(true);
+    let stream = if target.tls {
+        let name = super::tls::server_name(&target.host).map_err(Failure::Tls)?;
+        let tls = tokio_rustls::TlsConnector::from(tls.clone())
+            .connect(name, stream)
+            .await
+            .map_err(|e| Failure::Tls(format!("{}: {e}", target.host)))?;
+        Stream::Tls(Box::new(tls))
+    } else {
+        Stream::Plain(stream)
+    };
     Ok(Conn {
         stream,
         buf: vec![0; BUF],
@@ -335,7 +371,9 @@ fn io_reason(e: &io::Error) -> String {
 fn io_failure(e: &io::Error) -> Failure {
     match e.kind() {
         io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => Failure::Reset,
-        io::ErrorKind::BrokenPipe | io::ErrorKind::UnexpectedEof => Failure::Closed,
+        io::ErrorKind::BrokenPipe => Failure::Closed,
+        // A TLS peer that closes without close_notify.
+        io::ErrorKind::UnexpectedEof => Failure::Closed,
         _ => Failure::Io(e.to_string()),
     }
 }

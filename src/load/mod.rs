@@ -20,4 +20,5 @@ pub mod setup;
 pub mod shape;
 pub mod stats;
 pub mod target;
+mod tls;
 mod user;

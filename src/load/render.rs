@@ -51,11 +51,6 @@ pub fn render_into(
         t.path = url;
         t
     };
-    if target.tls {
-        return Err(Failure::Unsupported(format!(
-            "https ({target}): soy's client speaks plain HTTP/1.1"
-        )));
-    }
     if !r.query.is_empty() {
         let mut q = String::new();
         for (k, v) in &r.query {

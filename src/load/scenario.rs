@@ -76,6 +76,8 @@ pub struct Scenario {
     /// Running sums of task weights, for picking.
     pub cumulative: Vec<u64>,
     pub vars: BTreeMap<String, JValue>,
+    /// TLS client settings for `https://` targets.
+    pub tls: Arc<rustls::ClientConfig>,
 }
 
 impl Scenario {
@@ -84,6 +86,7 @@ impl Scenario {
         load: &Load,
         vars: BTreeMap<String, JValue>,
         host: Option<&str>,
+        tls: Arc<rustls::ClientConfig>,
     ) -> Result<Arc<Scenario>, String> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
@@ -160,6 +163,7 @@ impl Scenario {
             tasks,
             cumulative,
             vars,
+            tls,
         };
         sc.prerender();
         Ok(Arc::new(sc))

@@ -22,6 +22,8 @@ pub struct Overrides {
     pub workers: Option<usize>,
     pub seed: Option<u64>,
     pub metrics_port: Option<u16>,
+    /// Accept any TLS certificate.
+    pub insecure: bool,
 }
 
 /// Builds the engine configuration; `base_dir` resolves a trace file.
@@ -79,7 +81,18 @@ pub fn configure(
         },
         trace.as_ref(),
     );
-    let scenario = Scenario::compile(&load, vars, o.host.as_deref())?;
+    let ca = match &load.tls.ca_file {
+        Some(f) => {
+            let path = base_dir.join(f);
+            Some(
+                std::fs::read(&path)
+                    .map_err(|e| format!("cannot read CA file {}: {e}", path.display()))?,
+            )
+        }
+        None => None,
+    };
+    let tls = super::tls::client_config(load.tls.insecure || o.insecure, ca.as_deref())?;
+    let scenario = Scenario::compile(&load, vars, o.host.as_deref(), tls)?;
     let workers = o
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));

@@ -83,7 +83,7 @@ impl User {
         let head = matches!(req.method, crate::manifest::model::Method::Head);
         let sent = tokio::time::timeout(
             req.timeout,
-            send(&mut self.conn, target, bytes, head, req.want),
+            send(&mut self.conn, &sc.tls, target, bytes, head, req.want),
         )
         .await;
         self.buf = buf;
@@ -159,6 +159,7 @@ pub async fn closed_loop(w: std::rc::Rc<Worker>, index: u64) {
 
 async fn send(
     conn: &mut Option<(Target, Conn)>,
+    tls: &Arc<rustls::ClientConfig>,
     target: &Target,
     bytes: &[u8],
     head: bool,
@@ -167,14 +168,14 @@ async fn send(
     let reusable = matches!(conn, Some((t, c)) if t.same_origin(target) && c.reusable);
     if !reusable {
         *conn = None;
-        *conn = Some((target.clone(), http1::connect(target).await?));
+        *conn = Some((target.clone(), http1::connect(target, tls).await?));
     }
     let (_, c) = conn.as_mut().ok_or(Failure::Closed)?;
     let reused = c.served > 0;
     let result = match c.exchange(bytes, head, want).await {
         // A kept-alive connection the server closed while idle: retry once on a fresh one.
         Err(Failure::Closed | Failure::Reset) if reused => {
-            let mut fresh = http1::connect(target).await?;
+            let mut fresh = http1::connect(target, tls).await?;
             let r = fresh.exchange(bytes, head, want).await;
             *conn = Some((target.clone(), fresh));
             r
@@ -228,7 +229,13 @@ mod tests {
             ]
         }))
         .unwrap();
-        let sc = Scenario::compile(&load, BTreeMap::new(), None).unwrap();
+        let sc = Scenario::compile(
+            &load,
+            BTreeMap::new(),
+            None,
+            crate::load::tls::client_config(false, None).unwrap(),
+        )
+        .unwrap();
         functions::seed_thread(42);
         let mut counts = [0f64; 4];
         let n = 10_000.0;

@@ -316,3 +316,37 @@ fn a_taken_metrics_port_is_a_clear_error_before_any_load() {
     );
     assert_eq!(s.hits("/"), 0);
 }
+
+#[test]
+fn https_verifies_certificates_and_trusts_a_ca_file() {
+    let (s, pem) = Server::start_tls();
+    let host = format!("https://localhost:{}", s.addr.port());
+    // Self-signed and not trusted: every request fails in the handshake.
+    let r = run(
+        &host,
+        "  users: 1\n  spawn_rate: 100\n  run_time: 1s\n  think_time: {min: 50ms, max: 50ms}\n  tasks: [{name: ok, request: {path: /ok}}]\n",
+    );
+    assert!(failures_of_kind(&r, "tls") > 0, "{:?}", r.failures);
+    assert_eq!(r.total.failures, r.total.requests);
+    // Trusted through tls.ca_file.
+    let ca = root()
+        .join("target")
+        .join("test-tmp")
+        .join(format!("ca-{}.pem", s.addr.port()));
+    std::fs::write(&ca, &pem).expect("write CA");
+    let r = run(
+        &host,
+        &format!(
+            "  users: 1\n  spawn_rate: 100\n  run_time: 1s\n  think_time: {{min: 50ms, max: 50ms}}\n  tls: {{ca_file: {}}}\n  tasks: [{{name: ok, request: {{path: /ok}}}}]\n",
+            ca.display()
+        ),
+    );
+    assert_eq!(r.total.failures, 0, "{:?}", r.failures);
+    assert!(r.total.requests >= 5);
+    // Or not verified at all.
+    let r = run(
+        &host,
+        "  users: 1\n  spawn_rate: 100\n  run_time: 1s\n  tls: {insecure: true}\n  tasks: [{name: ok, request: {path: /chunked}, check: {body_contains: hello world}}]\n",
+    );
+    assert_eq!(r.total.failures, 0, "{:?}", r.failures);
+}

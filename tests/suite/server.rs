@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 /// A running test server; it stops when the test process ends.
@@ -34,7 +34,7 @@ impl Server {
                     let Ok((stream, _)) = listener.accept().await else {
                         continue;
                     };
-                    tokio::spawn(serve(stream, h.clone()));
+                    tokio::spawn(serve(stream, h.clone(), reset_tcp));
                 }
             });
         });
@@ -42,6 +42,56 @@ impl Server {
             addr: rx.recv().expect("server address"),
             hits,
         }
+    }
+
+    /// An HTTPS server with a fresh self-signed certificate for `localhost`; returns the
+    /// certificate as PEM too.
+    pub fn start_tls() -> (Server, String) {
+        let ck =
+            rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("certificate");
+        let pem = ck.cert.pem();
+        let cert = ck.cert.der().clone();
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.key_pair.serialize_der().into());
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key)
+        .expect("server config");
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let hits: Arc<Mutex<HashMap<String, u64>>> = Arc::default();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let h = hits.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("rt");
+            rt.block_on(async move {
+                let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                tx.send(listener.local_addr().expect("addr")).expect("send");
+                loop {
+                    let Ok((stream, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    let (acceptor, h) = (acceptor.clone(), h.clone());
+                    tokio::spawn(async move {
+                        if let Ok(tls) = acceptor.accept(stream).await {
+                            serve(tls, h, |_| {}).await;
+                        }
+                    });
+                }
+            });
+        });
+        (
+            Server {
+                addr: rx.recv().expect("addr"),
+                hits,
+            },
+            pem,
+        )
     }
 
     pub fn url(&self) -> String {
@@ -59,7 +109,18 @@ impl Server {
     }
 }
 
-async fn serve(mut s: TcpStream, hits: Arc<Mutex<HashMap<String, u64>>>) {
+/// Makes closing a TCP stream send RST.
+fn reset_tcp(s: &TcpStream) {
+    // A zero linger makes close send RST; with zero it does not block.
+    #[allow(deprecated)]
+    let _ = s.set_linger(Some(Duration::ZERO));
+}
+
+async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    mut s: S,
+    hits: Arc<Mutex<HashMap<String, u64>>>,
+    reset: fn(&S),
+) {
     let mut buf = Vec::with_capacity(4096);
     loop {
         // Read one request head.
@@ -106,9 +167,7 @@ async fn serve(mut s: TcpStream, hits: Arc<Mutex<HashMap<String, u64>>>) {
         let (status, content): (u16, String) = match path.as_str() {
             "/close" => return,
             "/reset" => {
-                // A zero linger makes close send RST; with zero it does not block.
-                #[allow(deprecated)]
-                let _ = s.set_linger(Some(Duration::ZERO));
+                reset(&s);
                 return;
             }
             "/slow" => {

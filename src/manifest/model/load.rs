@@ -65,6 +65,9 @@ pub struct Load {
     /// Use HTTP/2 (prior knowledge for `http://`, ALPN for `https://`).
     #[serde(default)]
     pub http2: bool,
+    /// TLS settings for `https://` targets.
+    #[serde(default)]
+    pub tls: TlsSettings,
     /// Write Locust-compatible CSV files `<csv>_stats.csv` etc. into the run directory (Locust `--csv`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csv: Option<String>,
@@ -86,6 +89,19 @@ fn default_spawn_rate() -> f64 {
 
 fn default_timeout() -> Duration {
     Duration(std::time::Duration::from_secs(30))
+}
+
+/// How `https://` servers are verified.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// A PEM file of extra trusted CA certificates (relative to the manifest), besides
+    /// Mozilla's root store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
+    /// Accept any server certificate (self-signed test setups only).
+    #[serde(default)]
+    pub insecure: bool,
 }
 
 /// Workload model.

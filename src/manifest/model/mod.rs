@@ -13,7 +13,7 @@ mod slo;
 mod stack;
 
 pub use experiment::{API_VERSION, Experiment, Kind, Metadata, VarValue};
-pub use load::{Generator, Load, LocustGenerator, ThinkTime, Workload};
+pub use load::{Generator, Load, LocustGenerator, ThinkTime, TlsSettings, Workload};
 pub use metrics::{
     BasicAuth, EmbeddedSource, ForEach, MetricsConfig, MetricsSource, PrometheusSource, Query,
 };

@@ -43,6 +43,9 @@ pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment) {
             .help = Some("use a relative prefix such as `results/test_envoy`".into());
         }
     }
+    if let Some(ca) = &l.tls.ca_file {
+        c.file(&base.key("tls").key("ca_file"), ca, "CA file");
+    }
     if let Generator::Locust(g) = &l.generator {
         let p = base.key("generator");
         c.file(&p.key("locustfile"), &g.locustfile, "locustfile");
