@@ -89,6 +89,9 @@ pub struct LoadArgs {
     /// Serve the generator's metrics in Prometheus format on this port of 127.0.0.1.
     #[arg(long)]
     pub metrics_port: Option<u16>,
+    /// Speak HTTP/2 (prior knowledge on http://, ALPN on https://).
+    #[arg(long)]
+    pub http2: bool,
     /// Accept any TLS certificate (self-signed test servers).
     #[arg(long, short = 'k')]
     pub insecure: bool,

@@ -24,6 +24,7 @@ pub fn run(args: &LoadArgs) -> Result<u8, Error> {
         seed: args.seed,
         metrics_port: args.metrics_port,
         insecure: args.insecure,
+        http2: args.http2,
     };
     let (load, vars, dir, csv) = match &args.file {
         Some(f) => {

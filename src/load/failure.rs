@@ -29,8 +29,6 @@ pub enum Failure {
     Check(String),
     /// A template that failed to render, or rendered an unusable request.
     Template(String),
-    /// A scheme or protocol this client does not speak.
-    Unsupported(String),
 }
 
 impl Failure {
@@ -48,7 +46,6 @@ impl Failure {
             Failure::Status(_) => "status",
             Failure::Check(_) => "check",
             Failure::Template(_) => "template",
-            Failure::Unsupported(_) => "unsupported",
         }
     }
 }
@@ -71,7 +68,6 @@ impl fmt::Display for Failure {
             Failure::Status(s) => write!(f, "status: HTTP {s}"),
             Failure::Check(d) => write!(f, "check: {d}"),
             Failure::Template(d) => write!(f, "template: {d}"),
-            Failure::Unsupported(d) => write!(f, "unsupported: {d}"),
         }
     }
 }

@@ -43,7 +43,7 @@ pub struct Response {
 }
 
 /// A plain or TLS byte stream.
-enum Stream {
+pub enum Stream {
     Plain(TcpStream),
     Tls(Box<TlsStream<TcpStream>>),
 }
@@ -77,8 +77,11 @@ pub struct Conn {
 }
 
 /// Opens a connection, resolving names first so DNS failures are told apart; `https`
-/// targets are wrapped in TLS with `tls`.
-pub async fn connect(target: &Target, tls: &Arc<rustls::ClientConfig>) -> Result<Conn, Failure> {
+/// targets are wrapped in TLS with `tls`. Returns the stream and whether ALPN chose `h2`.
+pub async fn open(
+    target: &Target,
+    tls: &Arc<rustls::ClientConfig>,
+) -> Result<(Stream, bool), Failure> {
     let addr = if target.host.parse::<std::net::IpAddr>().is_ok() {
         target.socket_addr()
     } else {
@@ -100,21 +103,31 @@ pub async fn connect(target: &Target, tls: &Arc<rustls::ClientConfig>) -> Result
             .connect(name, stream)
             .await
             .map_err(|e| Failure::Tls(format!("{}: {e}", target.host)))?;
-        Stream::Tls(Box::new(tls))
+        let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+        return Ok((Stream::Tls(Box::new(tls)), h2));
     } else {
         Stream::Plain(stream)
     };
-    Ok(Conn {
-        stream,
-        buf: vec![0; BUF],
-        start: 0,
-        end: 0,
-        reusable: true,
-        served: 0,
-    })
+    Ok((stream, false))
+}
+
+/// Opens an HTTP/1.1 connection.
+pub async fn connect(target: &Target, tls: &Arc<rustls::ClientConfig>) -> Result<Conn, Failure> {
+    Ok(Conn::new(open(target, tls).await?.0))
 }
 
 impl Conn {
+    pub fn new(stream: Stream) -> Conn {
+        Conn {
+            stream,
+            buf: vec![0; BUF],
+            start: 0,
+            end: 0,
+            reusable: true,
+            served: 0,
+        }
+    }
+
     /// Sends one request and reads its response.
     pub async fn exchange(
         &mut self,
@@ -368,7 +381,7 @@ fn io_reason(e: &io::Error) -> String {
     }
 }
 
-fn io_failure(e: &io::Error) -> Failure {
+pub(crate) fn io_failure(e: &io::Error) -> Failure {
     match e.kind() {
         io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => Failure::Reset,
         io::ErrorKind::BrokenPipe => Failure::Closed,

@@ -9,6 +9,7 @@ mod exporter;
 pub mod failure;
 mod functions;
 pub mod http1;
+mod http2;
 pub mod live;
 pub mod locust_csv;
 pub mod open;

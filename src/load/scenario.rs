@@ -76,8 +76,12 @@ pub struct Scenario {
     /// Running sums of task weights, for picking.
     pub cumulative: Vec<u64>,
     pub vars: BTreeMap<String, JValue>,
-    /// TLS client settings for `https://` targets.
+    /// TLS client settings for `https://` targets (ALPN `http/1.1`)…
     pub tls: Arc<rustls::ClientConfig>,
+    /// …and the same offering `h2` first, for `load.http2`.
+    pub tls_h2: Arc<rustls::ClientConfig>,
+    /// Speak HTTP/2.
+    pub http2: bool,
 }
 
 impl Scenario {
@@ -163,7 +167,13 @@ impl Scenario {
             tasks,
             cumulative,
             vars,
+            tls_h2: {
+                let mut c = (*tls).clone();
+                c.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+                Arc::new(c)
+            },
             tls,
+            http2: load.http2,
         };
         sc.prerender();
         Ok(Arc::new(sc))

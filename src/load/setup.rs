@@ -24,6 +24,8 @@ pub struct Overrides {
     pub metrics_port: Option<u16>,
     /// Accept any TLS certificate.
     pub insecure: bool,
+    /// Speak HTTP/2.
+    pub http2: bool,
 }
 
 /// Builds the engine configuration; `base_dir` resolves a trace file.
@@ -39,6 +41,7 @@ pub fn configure(
         load.rate = o.rate;
         load.users = None;
     }
+    load.http2 |= o.http2;
     if let Some(u) = o.users {
         load.users = Some(u);
     }

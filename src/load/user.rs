@@ -11,6 +11,7 @@ use minijinja::Value as JValue;
 use super::failure::Failure;
 use super::functions;
 use super::http1::{self, Conn, Response, Want};
+use super::http2::{self, H2Conn};
 use super::outcome;
 use super::render;
 use super::scenario::Scenario;
@@ -30,8 +31,53 @@ pub struct User {
     pub index: u64,
     pub iteration: u64,
     extracted: BTreeMap<String, JValue>,
-    conn: Option<(Target, Conn)>,
+    conn: Option<(Target, Link)>,
     buf: Vec<u8>,
+}
+
+/// A user's connection: HTTP/1.1 (soy's own client) or HTTP/2 (hyper).
+enum Link {
+    H1(Conn),
+    H2(H2Conn),
+}
+
+impl Link {
+    fn reusable(&self) -> bool {
+        match self {
+            Link::H1(c) => c.reusable,
+            Link::H2(c) => c.usable(),
+        }
+    }
+
+    fn served(&self) -> u64 {
+        match self {
+            Link::H1(c) => c.served,
+            Link::H2(c) => c.served,
+        }
+    }
+
+    async fn open(target: &Target, sc: &Scenario) -> Result<Link, Failure> {
+        let (stream, alpn_h2) =
+            http1::open(target, if sc.http2 { &sc.tls_h2 } else { &sc.tls }).await?;
+        if sc.http2 && (alpn_h2 || !target.tls) {
+            Ok(Link::H2(http2::handshake(stream).await?))
+        } else {
+            Ok(Link::H1(Conn::new(stream)))
+        }
+    }
+
+    async fn exchange(
+        &mut self,
+        target: &Target,
+        bytes: &[u8],
+        head: bool,
+        want: Want,
+    ) -> Result<Response, Failure> {
+        match self {
+            Link::H1(c) => c.exchange(bytes, head, want).await,
+            Link::H2(c) => c.exchange(bytes, target.tls, want).await,
+        }
+    }
 }
 
 impl User {
@@ -83,7 +129,7 @@ impl User {
         let head = matches!(req.method, crate::manifest::model::Method::Head);
         let sent = tokio::time::timeout(
             req.timeout,
-            send(&mut self.conn, &sc.tls, target, bytes, head, req.want),
+            send(&mut self.conn, sc, target, bytes, head, req.want),
         )
         .await;
         self.buf = buf;
@@ -158,31 +204,31 @@ pub async fn closed_loop(w: std::rc::Rc<Worker>, index: u64) {
 }
 
 async fn send(
-    conn: &mut Option<(Target, Conn)>,
-    tls: &Arc<rustls::ClientConfig>,
+    conn: &mut Option<(Target, Link)>,
+    sc: &Scenario,
     target: &Target,
     bytes: &[u8],
     head: bool,
     want: Want,
 ) -> Result<Response, Failure> {
-    let reusable = matches!(conn, Some((t, c)) if t.same_origin(target) && c.reusable);
+    let reusable = matches!(conn, Some((t, c)) if t.same_origin(target) && c.reusable());
     if !reusable {
         *conn = None;
-        *conn = Some((target.clone(), http1::connect(target, tls).await?));
+        *conn = Some((target.clone(), Link::open(target, sc).await?));
     }
     let (_, c) = conn.as_mut().ok_or(Failure::Closed)?;
-    let reused = c.served > 0;
-    let result = match c.exchange(bytes, head, want).await {
+    let reused = c.served() > 0;
+    let result = match c.exchange(target, bytes, head, want).await {
         // A kept-alive connection the server closed while idle: retry once on a fresh one.
         Err(Failure::Closed | Failure::Reset) if reused => {
-            let mut fresh = http1::connect(target, tls).await?;
-            let r = fresh.exchange(bytes, head, want).await;
+            let mut fresh = Link::open(target, sc).await?;
+            let r = fresh.exchange(target, bytes, head, want).await;
             *conn = Some((target.clone(), fresh));
             r
         }
         r => r,
     };
-    if result.is_err() || !conn.as_ref().is_some_and(|(_, c)| c.reusable) {
+    if result.is_err() || !conn.as_ref().is_some_and(|(_, c)| c.reusable()) {
         *conn = None;
     }
     result

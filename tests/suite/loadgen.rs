@@ -350,3 +350,14 @@ fn https_verifies_certificates_and_trusts_a_ca_file() {
     );
     assert_eq!(r.total.failures, 0, "{:?}", r.failures);
 }
+
+#[test]
+fn http2_with_prior_knowledge() {
+    let s = Server::start_h2();
+    let r = run(
+        &s.url(),
+        "  users: 2\n  spawn_rate: 100\n  run_time: 1s\n  http2: true\n  tasks:\n    - {name: get, request: {path: /h2}, check: {body_contains: \"GET /h2 HTTP/2.0\"}}\n    - {name: post, request: {method: POST, path: /form, form: {a: \"1\"}}, check: {body_contains: \"POST /form\"}}\n",
+    );
+    assert_eq!(r.total.failures, 0, "{:?}", r.failures);
+    assert!(s.hits("/h2") > 10 && s.hits("/form") > 10);
+}

@@ -94,6 +94,61 @@ impl Server {
         )
     }
 
+    /// An HTTP/2-only server (prior knowledge, no TLS) answering `ok` and echoing the method.
+    pub fn start_h2() -> Server {
+        use http_body_util::Full;
+        use hyper::body::Bytes;
+        let hits: Arc<Mutex<HashMap<String, u64>>> = Arc::default();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let h = hits.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("rt");
+            rt.block_on(async move {
+                let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                tx.send(listener.local_addr().expect("addr")).expect("send");
+                loop {
+                    let Ok((stream, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    let h = h.clone();
+                    tokio::spawn(async move {
+                        let service = hyper::service::service_fn(
+                            move |req: hyper::Request<hyper::body::Incoming>| {
+                                *h.lock()
+                                    .expect("lock")
+                                    .entry(req.uri().path().to_string())
+                                    .or_default() += 1;
+                                let body = format!(
+                                    "{} {} {:?}",
+                                    req.method(),
+                                    req.uri().path(),
+                                    req.version()
+                                );
+                                async move {
+                                    Ok::<_, std::convert::Infallible>(hyper::Response::new(
+                                        Full::new(Bytes::from(body)),
+                                    ))
+                                }
+                            },
+                        );
+                        let _ = hyper::server::conn::http2::Builder::new(
+                            hyper_util::rt::TokioExecutor::new(),
+                        )
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                    });
+                }
+            });
+        });
+        Server {
+            addr: rx.recv().expect("addr"),
+            hits,
+        }
+    }
+
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
