@@ -75,7 +75,7 @@ impl Link {
     ) -> Result<Response, Failure> {
         match self {
             Link::H1(c) => c.exchange(bytes, head, want).await,
-            Link::H2(c) => c.exchange(bytes, target.tls, want).await,
+            Link::H2(c) => Box::pin(c.exchange(bytes, target.tls, want)).await,
         }
     }
 }
@@ -214,14 +214,16 @@ async fn send(
     let reusable = matches!(conn, Some((t, c)) if t.same_origin(target) && c.reusable());
     if !reusable {
         *conn = None;
-        *conn = Some((target.clone(), Link::open(target, sc).await?));
+        // Boxed: connecting (TLS, HTTP/2 handshakes) needs large futures that idle users
+        // should not carry in their own state.
+        *conn = Some((target.clone(), Box::pin(Link::open(target, sc)).await?));
     }
     let (_, c) = conn.as_mut().ok_or(Failure::Closed)?;
     let reused = c.served() > 0;
     let result = match c.exchange(target, bytes, head, want).await {
         // A kept-alive connection the server closed while idle: retry once on a fresh one.
         Err(Failure::Closed | Failure::Reset) if reused => {
-            let mut fresh = Link::open(target, sc).await?;
+            let mut fresh = Box::pin(Link::open(target, sc)).await?;
             let r = fresh.exchange(target, bytes, head, want).await;
             *conn = Some((target.clone(), fresh));
             r
