@@ -4,6 +4,7 @@
 //! see ARCHITECTURE.md for the module map and its invariants.
 
 pub mod cli;
+pub mod demo;
 pub mod error;
 pub mod exit;
 pub mod load;

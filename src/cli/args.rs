@@ -38,6 +38,9 @@ pub enum Command {
     },
     /// Run only the load against a target that is already up (Locust's flags, wrk's speed).
     Load(LoadArgs),
+    /// Run one of soy's demo services (the quickstart's gateway and upstreams).
+    #[command(name = "demo-service", subcommand)]
+    DemoService(crate::demo::DemoCommand),
     /// List the built-in PromQL presets.
     Presets,
     /// Print soy's version and the manifest version it reads.

@@ -40,6 +40,9 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
             ))
         }
         Command::Load(args) => load::run(&args),
+        Command::DemoService(cmd) => crate::demo::run(cmd)
+            .map(|()| exit::OK)
+            .map_err(Error::Runtime),
         Command::Presets => {
             let mut text = String::new();
             for p in presets::PRESETS {

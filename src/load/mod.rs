@@ -21,5 +21,5 @@ pub mod setup;
 pub mod shape;
 pub mod stats;
 pub mod target;
-mod tls;
+pub mod tls;
 mod user;

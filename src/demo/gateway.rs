@@ -1,0 +1,160 @@
+//! The demo gateway: `/login` itself, everything else forwarded by path prefix to an upstream
+//! cluster over kept-alive connections, with Envoy-compatible metrics per cluster.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::metrics::EnvoyMetrics;
+use super::server::{BoxFuture, Handler, Req, Resp};
+use crate::load::http1::{self, Conn, Want};
+use crate::load::target::Target;
+
+struct Cluster {
+    name: String,
+    prefix: String,
+    target: Target,
+    idle: Mutex<Vec<Conn>>,
+}
+
+pub struct Gateway {
+    clusters: Vec<Cluster>,
+    metrics: EnvoyMetrics,
+    conn_manager: String,
+    tls: Arc<rustls::ClientConfig>,
+    logins: std::sync::atomic::AtomicU64,
+}
+
+impl Gateway {
+    /// Parses `CLUSTER=PREFIX=URL` specs.
+    pub fn new(specs: &[String], conn_manager: String) -> Result<Gateway, String> {
+        let mut clusters = Vec::new();
+        for s in specs {
+            let mut parts = s.splitn(3, '=');
+            let (Some(name), Some(prefix), Some(url)) = (parts.next(), parts.next(), parts.next())
+            else {
+                return Err(format!("--upstream `{s}`: expected CLUSTER=PREFIX=URL"));
+            };
+            let target = Target::parse(url).map_err(|e| format!("--upstream `{s}`: {e}"))?;
+            clusters.push(Cluster {
+                name: name.to_string(),
+                prefix: prefix.to_string(),
+                target,
+                idle: Mutex::new(Vec::new()),
+            });
+        }
+        clusters.sort_by_key(|c| std::cmp::Reverse(c.prefix.len()));
+        let names: Vec<String> = clusters.iter().map(|c| c.name.clone()).collect();
+        Ok(Gateway {
+            clusters,
+            metrics: EnvoyMetrics::new(&names),
+            conn_manager,
+            tls: crate::load::tls::client_config(false, None)?,
+            logins: Default::default(),
+        })
+    }
+
+    async fn forward(&self, c: &Cluster, req: &Req) -> Result<(u16, String), String> {
+        let pooled = c.idle.lock().ok().and_then(|mut v| v.pop());
+        let mut conn = match pooled {
+            Some(conn) => conn,
+            None => http1::connect(&c.target, &self.tls)
+                .await
+                .map_err(|e| e.to_string())?,
+        };
+        let mut bytes = format!(
+            "{} {} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\n",
+            req.method,
+            req.path,
+            c.target.authority,
+            req.body.len()
+        )
+        .into_bytes();
+        for (k, v) in &req.headers {
+            if k == "authorization" || k == "content-type" {
+                bytes.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
+            }
+        }
+        bytes.extend_from_slice(b"\r\n");
+        bytes.extend_from_slice(&req.body);
+        let want = Want {
+            body: true,
+            headers: false,
+        };
+        let resp = tokio::time::timeout(
+            Duration::from_secs(30),
+            conn.exchange(&bytes, req.method == "HEAD", want),
+        )
+        .await
+        .map_err(|_| "upstream timeout".to_string())?
+        .map_err(|e| e.to_string())?;
+        if conn.reusable {
+            if let Ok(mut idle) = c.idle.lock() {
+                idle.push(conn);
+            }
+        }
+        Ok((
+            resp.status,
+            String::from_utf8_lossy(&resp.body).into_owned(),
+        ))
+    }
+}
+
+impl Handler for Gateway {
+    fn handle(self: Arc<Self>, req: Req) -> BoxFuture {
+        Box::pin(async move {
+            match req.path.as_str() {
+                "/health" => return Resp::new(200, "text/plain", "ok\n"),
+                "/metrics" | "/stats/prometheus" => {
+                    return Resp::new(
+                        200,
+                        "text/plain; version=0.0.4",
+                        self.metrics.render(&self.conn_manager),
+                    );
+                }
+                _ => {}
+            }
+            self.metrics.downstream();
+            if req.path.starts_with("/login") && req.method == "POST" {
+                let n = self
+                    .logins
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return Resp::new(
+                    200,
+                    "application/json",
+                    format!("{{\"token\": \"gw-{n}\"}}"),
+                );
+            }
+            let Some(c) = self
+                .clusters
+                .iter()
+                .find(|c| req.path.starts_with(&c.prefix))
+            else {
+                return Resp::new(404, "application/json", "{\"error\": \"no route\"}");
+            };
+            let start = Instant::now();
+            match self.forward(c, &req).await {
+                Ok((status, body)) => {
+                    self.metrics.upstream(
+                        &c.name,
+                        start.elapsed().as_secs_f64() * 1000.0,
+                        Some(status),
+                    );
+                    Resp::new(status, "application/json", body)
+                }
+                Err(e) => {
+                    self.metrics
+                        .upstream(&c.name, start.elapsed().as_secs_f64() * 1000.0, None);
+                    Resp::new(
+                        503,
+                        "application/json",
+                        format!(
+                            "{{\"error\": \"upstream {}: {}\"}}",
+                            c.name,
+                            e.replace('"', "'")
+                        ),
+                    )
+                }
+            }
+        })
+    }
+}

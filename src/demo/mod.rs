@@ -1,0 +1,80 @@
+//! `soy demo-service`: the seed's system in miniature, so the quickstart needs nothing but soy.
+//! `upstream` plays ms-exercise / ms-other (configurable latency and CPU cost per path);
+//! `gateway` forwards by path prefix to its upstream clusters and exposes Envoy-compatible
+//! metrics for them, so the seed's Envoy queries have real data.
+
+mod gateway;
+mod latency;
+mod metrics;
+mod server;
+mod upstream;
+
+use std::net::SocketAddr;
+
+pub use latency::Latency;
+
+/// Which role to play.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum DemoCommand {
+    /// A backend service: answers every path with JSON after its latency and CPU cost.
+    Upstream {
+        /// Service name, reported in responses and metrics.
+        #[arg(long, default_value = "upstream")]
+        name: String,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8081")]
+        listen: SocketAddr,
+        /// Latency: `10ms`, or a uniform range `5ms..20ms`; `PREFIX=RANGE` for one path prefix.
+        #[arg(long)]
+        latency: Vec<String>,
+        /// CPU time burned per request, e.g. `200us`.
+        #[arg(long)]
+        cpu: Option<String>,
+        /// Share of requests answered 500 (0 to 1).
+        #[arg(long, default_value_t = 0.0)]
+        error_rate: f64,
+    },
+    /// The gateway: forwards `PREFIX` to a cluster, serves `/login`, `/health`, `/metrics`.
+    Gateway {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// `CLUSTER=PREFIX=URL`, e.g. `ms_exercise_cluster=/api/exercises=http://127.0.0.1:8081`.
+        #[arg(long, required = true)]
+        upstream: Vec<String>,
+        /// Envoy HTTP connection manager prefix in the metrics.
+        #[arg(long, default_value = "gateway_hcm")]
+        conn_manager: String,
+    },
+}
+
+/// Runs the demo service until killed.
+pub fn run(cmd: DemoCommand) -> Result<(), String> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    rt.block_on(async move {
+        match cmd {
+            DemoCommand::Upstream {
+                name,
+                listen,
+                latency,
+                cpu,
+                error_rate,
+            } => {
+                let cfg = upstream::Config::new(name, &latency, cpu.as_deref(), error_rate)?;
+                server::serve(listen, std::sync::Arc::new(upstream::Upstream::new(cfg))).await
+            }
+            DemoCommand::Gateway {
+                listen,
+                upstream,
+                conn_manager,
+            } => {
+                let gw = gateway::Gateway::new(&upstream, conn_manager)?;
+                server::serve(listen, std::sync::Arc::new(gw)).await
+            }
+        }
+    })
+}
