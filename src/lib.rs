@@ -3,6 +3,7 @@
 //! The run flows `manifest → plan → stack → load → metrics → analysis → report`;
 //! see ARCHITECTURE.md for the module map and its invariants.
 
+pub mod analysis;
 pub mod cli;
 pub mod demo;
 pub mod error;
@@ -11,4 +12,6 @@ pub mod load;
 pub mod manifest;
 pub mod metrics;
 pub mod plan;
+pub mod report;
+pub mod run;
 pub mod stack;

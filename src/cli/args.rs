@@ -21,8 +21,11 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Print the manifest's JSON Schema.
-    Schema,
+    /// Print the manifest's JSON Schema (`--summary`: the schema of summary.json).
+    Schema {
+        #[arg(long)]
+        summary: bool,
+    },
     /// Show what `apply` would do: phases, stack, load shape, rendered queries, SLOs.
     Plan {
         file: PathBuf,
@@ -41,6 +44,20 @@ pub enum Command {
     /// Run one of soy's demo services (the quickstart's gateway and upstreams).
     #[command(name = "demo-service", subcommand)]
     DemoService(crate::demo::DemoCommand),
+    /// Re-render a stored run's report without running it again.
+    Report {
+        /// A run directory (`reports/<experiment>/<run>` or `.../latest`).
+        run_dir: PathBuf,
+        /// `html` (written to RUN_DIR/report.html), `md` or `json` (printed).
+        #[arg(long, value_enum, default_value_t = crate::run::rerender::ReportFormat::Html)]
+        format: crate::run::rerender::ReportFormat,
+        /// A template to use instead of the built-in one (`.hbs` for Handlebars).
+        #[arg(long)]
+        template: Option<PathBuf>,
+        /// Write here instead.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
     /// List the built-in PromQL presets.
     Presets,
     /// Print soy's version and the manifest version it reads.

@@ -17,7 +17,8 @@ use crate::plan;
 pub fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::Validate { files } => validate(&files),
-        Command::Schema => out(&manifest::schema::generate_text()),
+        Command::Schema { summary: false } => out(&manifest::schema::generate_text()),
+        Command::Schema { summary: true } => out(&crate::report::summary::schema_text()),
         Command::Plan { file, output } => {
             let m = manifest::load(&file)?;
             let p = plan::build(&m)?;
@@ -26,20 +27,42 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
                 Output::Json => out(&(json(&p) + "\n")),
             }
         }
-        Command::Apply { file, out: _ } => {
+        Command::Apply { file, out } => {
             let m = manifest::load(&file)?;
             let p = plan::build(&m)?;
-            eprintln!(
-                "soy: {} is valid and planned ({} queries, {} SLOs)",
-                file.display(),
-                p.metrics.queries.len(),
-                p.slos.len()
-            );
-            Err(Error::Runtime(
-                "cannot run yet: this build of soy has no stack, load or metrics phases (they land with the load-generator and run-pipeline issues); `soy plan` shows what would run".into(),
-            ))
+            let opts = crate::run::apply::ApplyOptions {
+                out,
+                command_line: std::env::args().collect(),
+            };
+            let outcome = crate::run::apply::apply(&m, &p, &opts)?;
+            match &outcome.report {
+                Some(html) => {
+                    out_line(&html.display().to_string())?;
+                }
+                None => {
+                    out_line(&outcome.run_dir.display().to_string())?;
+                }
+            }
+            Ok(outcome.exit_code)
         }
         Command::Load(args) => load::run(&args),
+        Command::Report {
+            run_dir,
+            format,
+            template,
+            output,
+        } => {
+            let text = crate::run::rerender::render_run(&run_dir, format, template.as_deref())
+                .map_err(Error::Usage)?;
+            match output.or_else(|| crate::run::rerender::default_output(&run_dir, format)) {
+                Some(path) => {
+                    crate::run::dir::write_atomic(&path, text.as_bytes())
+                        .map_err(Error::Runtime)?;
+                    out_line(&path.display().to_string())
+                }
+                None => out(&text),
+            }
+        }
         Command::DemoService(cmd) => crate::demo::run(cmd)
             .map(|()| exit::OK)
             .map_err(Error::Runtime),
@@ -84,6 +107,11 @@ fn validate(files: &[std::path::PathBuf]) -> Result<u8, Error> {
 
 fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+/// Writes one line to stdout.
+fn out_line(line: &str) -> Result<u8, Error> {
+    out(&format!("{line}\n"))
 }
 
 /// Writes to stdout; a closed pipe (`soy plan | head`) is not an error.

@@ -33,6 +33,9 @@ pub enum DemoCommand {
         /// Share of requests answered 500 (0 to 1).
         #[arg(long, default_value_t = 0.0)]
         error_rate: f64,
+        /// Exit (status 1) after this long, to rehearse a crash.
+        #[arg(long)]
+        exit_after: Option<String>,
     },
     /// The gateway: forwards `PREFIX` to a cluster, serves `/login`, `/health`, `/metrics`.
     Gateway {
@@ -63,7 +66,16 @@ pub fn run(cmd: DemoCommand) -> Result<(), String> {
                 latency,
                 cpu,
                 error_rate,
+                exit_after,
             } => {
+                if let Some(after) = exit_after {
+                    let after = crate::manifest::duration::parse(&after)?.0;
+                    tokio::spawn(async move {
+                        tokio::time::sleep(after).await;
+                        eprintln!("soy demo-service: exiting as asked (--exit-after)");
+                        std::process::exit(1);
+                    });
+                }
                 let cfg = upstream::Config::new(name, &latency, cpu.as_deref(), error_rate)?;
                 server::serve(listen, std::sync::Arc::new(upstream::Upstream::new(cfg))).await
             }

@@ -16,7 +16,7 @@ pub const LOCUST_PERCENTILES: [f64; 11] = [
 ];
 
 /// Statistics of one request name (or of all, as "Aggregated").
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct NameStats {
     pub method: String,
     pub name: String,
@@ -84,7 +84,7 @@ impl NameStats {
 }
 
 /// One group of failures.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct FailureGroup {
     pub method: String,
     pub name: String,
@@ -101,7 +101,7 @@ pub struct FailureGroup {
 pub type Seen = std::collections::HashMap<(usize, String), (u64, u64)>;
 
 /// Open model: how well the schedule was kept.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct OpenStats {
     pub started: u64,
     pub dropped: u64,
@@ -116,9 +116,9 @@ pub struct OpenStats {
 }
 
 /// Everything a load run produced.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Results {
-    pub soy_version: &'static str,
+    pub soy_version: String,
     pub model: Workload,
     /// Unix seconds at the start of the load.
     pub started_at: f64,
@@ -199,7 +199,7 @@ impl Results {
             service_p99_ms: totals.service.quantile_ms(0.99),
         });
         Results {
-            soy_version: env!("CARGO_PKG_VERSION"),
+            soy_version: env!("CARGO_PKG_VERSION").to_string(),
             model: cfg.model,
             started_at: started_at
                 .duration_since(SystemTime::UNIX_EPOCH)

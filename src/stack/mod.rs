@@ -1,6 +1,9 @@
 //! The system under test: reading stack definitions (and, in later issues, driving them).
 
 pub mod compose;
+pub mod local;
+pub mod procfs;
+pub mod ready;
 
 use std::path::Path;
 

@@ -60,15 +60,6 @@ fn secrets_never_reach_the_plan() {
 }
 
 #[test]
-fn apply_says_plainly_what_it_cannot_do_yet() {
-    let (out, _) = soy(&["apply", "experiments/step-load.yaml"], LIMIT);
-    assert_eq!(out.status.code(), Some(3));
-    assert!(text(&out.stderr).contains("cannot run yet"));
-    let (bad, _) = soy(&["apply", "tests/fixtures/invalid/empty.yaml"], LIMIT);
-    assert_eq!(bad.status.code(), Some(2));
-}
-
-#[test]
 fn a_closed_pipe_is_not_an_error() {
     use std::io::Read;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_soy"))

@@ -1,0 +1,4 @@
+//! Judging a run: SLO verdicts from load statistics and metric series. Pure.
+
+pub mod series;
+pub mod slo;

@@ -1,0 +1,45 @@
+//! Metric series as stored with a run: a name, labels, and `(unix seconds, value)` points.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// One labelled series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Series {
+    pub labels: BTreeMap<String, String>,
+    /// `(unix seconds, value)`.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// The result of one query (or one sampler), with whether it has data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct QueryResult {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promql: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    pub series: Vec<Series>,
+    /// Why there are no series, when there are none (`no data`, an error).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing: Option<String>,
+}
+
+impl Series {
+    /// A short label text for legends: the labels' values joined.
+    pub fn legend(&self) -> String {
+        if self.labels.is_empty() {
+            return "value".into();
+        }
+        if let Some(s) = self.labels.get("service") {
+            return s.clone();
+        }
+        self.labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}

@@ -1,0 +1,5 @@
+//! Reports: charts, the summary, HTML and Markdown through templates, JUnit XML.
+
+pub mod charts;
+pub mod render;
+pub mod summary;

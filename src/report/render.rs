@@ -1,0 +1,332 @@
+//! Rendering a run's report: the data the templates see, charts, and the HTML, Markdown and
+//! JUnit outputs. Templates are built in (`templates/*.j2`) and replaceable per manifest;
+//! a `.hbs` template is rendered with Handlebars.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use minijinja::{AutoEscape, Environment};
+use serde::Serialize;
+
+use super::charts::{self, Band, Line};
+use super::summary::Summary;
+use crate::analysis::series::QueryResult;
+use crate::load::results::{FailureGroup, Results};
+
+pub const HTML_TEMPLATE: &str = include_str!("../../templates/report.html.j2");
+pub const MD_TEMPLATE: &str = include_str!("../../templates/report.md.j2");
+
+/// One chart: its file under `charts/`, title and SVG.
+#[derive(Debug, Clone, Serialize)]
+pub struct Chart {
+    pub file: String,
+    pub title: String,
+    pub svg: String,
+}
+
+/// A phase as the report shows it: offsets from the first phase.
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseRow {
+    pub name: String,
+    pub offset: f64,
+    pub duration: f64,
+    pub status: String,
+    pub error: Option<String>,
+}
+
+/// Everything the templates see.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportData {
+    pub title: String,
+    pub summary: Summary,
+    pub failed_slos: usize,
+    pub failures: Vec<FailureGroup>,
+    pub charts: Vec<Chart>,
+    pub phases: Vec<PhaseRow>,
+    pub labels: BTreeMap<String, String>,
+    pub manifest: String,
+    pub command_line: String,
+    pub host: String,
+    pub generated_at: String,
+}
+
+/// Inputs to `build`.
+pub struct Inputs<'a> {
+    pub title: String,
+    pub summary: Summary,
+    pub results: Option<&'a Results>,
+    pub metrics: &'a [QueryResult],
+    pub labels: BTreeMap<String, String>,
+    pub manifest: String,
+    pub command_line: String,
+    pub host: String,
+    /// Unix seconds at which the load started (x = 0 of the charts).
+    pub load_start: Option<f64>,
+    pub warmup_s: f64,
+    pub cooldown_s: f64,
+}
+
+/// Builds the report data and its charts.
+pub fn build(i: Inputs<'_>) -> ReportData {
+    let mut charts = Vec::new();
+    let mut bands = Vec::new();
+    if let Some(r) = i.results {
+        if i.warmup_s > 0.0 {
+            bands.push(Band {
+                name: "warm-up".into(),
+                start: 0.0,
+                end: i.warmup_s,
+            });
+        }
+        if i.cooldown_s > 0.0 {
+            bands.push(Band {
+                name: "cool-down".into(),
+                start: r.duration_s,
+                end: r.duration_s + i.cooldown_s,
+            });
+        }
+        let at = |f: &dyn Fn(&crate::load::stats::SecondRow) -> f64| -> Vec<(f64, f64)> {
+            r.series
+                .iter()
+                .map(|row| (row.second as f64 + 1.0, f(row)))
+                .collect()
+        };
+        let open = r.open.is_some();
+        let (unit, active) = if open {
+            ("iterations/s", "in flight")
+        } else {
+            ("users", "active users")
+        };
+        let mut specs: Vec<(&str, &str, &str, Vec<Line>)> = vec![
+            (
+                "load.svg",
+                if open {
+                    "target rate and iterations in flight"
+                } else {
+                    "target and active users"
+                },
+                unit,
+                vec![
+                    Line {
+                        name: format!("target {unit}"),
+                        points: at(&|row| row.target),
+                    },
+                    Line {
+                        name: active.into(),
+                        points: at(&|row| row.active as f64),
+                    },
+                ],
+            ),
+            (
+                "throughput.svg",
+                "requests and failures per second",
+                "per second",
+                vec![
+                    Line {
+                        name: "requests/s".into(),
+                        points: at(&|row| row.requests as f64),
+                    },
+                    Line {
+                        name: "failures/s".into(),
+                        points: at(&|row| row.failures as f64),
+                    },
+                ],
+            ),
+            (
+                "latency.svg",
+                "latency percentiles per second",
+                "ms",
+                vec![
+                    Line {
+                        name: "p50".into(),
+                        points: at(&|row| row.p50_ms),
+                    },
+                    Line {
+                        name: "p90".into(),
+                        points: at(&|row| row.p90_ms),
+                    },
+                    Line {
+                        name: "p95".into(),
+                        points: at(&|row| row.p95_ms),
+                    },
+                    Line {
+                        name: "p99".into(),
+                        points: at(&|row| row.p99_ms),
+                    },
+                    Line {
+                        name: "max".into(),
+                        points: at(&|row| row.max_ms),
+                    },
+                ],
+            ),
+        ];
+        if open {
+            specs.push((
+                "open.svg",
+                "iterations started and dropped per second",
+                "per second",
+                vec![
+                    Line {
+                        name: "started".into(),
+                        points: at(&|row| row.started.unwrap_or(0) as f64),
+                    },
+                    Line {
+                        name: "dropped".into(),
+                        points: at(&|row| row.dropped.unwrap_or(0) as f64),
+                    },
+                ],
+            ));
+        }
+        for (file, title, y, lines) in specs {
+            if let Ok(svg) = charts::lines(title, y, &lines, &bands) {
+                charts.push(Chart {
+                    file: file.into(),
+                    title: title.into(),
+                    svg,
+                });
+            }
+        }
+    }
+    let origin = i.load_start.unwrap_or(0.0);
+    for (n, q) in i.metrics.iter().enumerate() {
+        // Raw counters are stored, not charted: their rate is.
+        if q.series.is_empty() || q.name.ends_with("_total") {
+            continue;
+        }
+        let lines: Vec<Line> = q
+            .series
+            .iter()
+            .map(|s| Line {
+                name: s.legend(),
+                points: s.points.iter().map(|(t, v)| (t - origin, *v)).collect(),
+            })
+            .collect();
+        let title = match &q.promql {
+            Some(p) => format!("{} — {p}", q.name),
+            None => q.name.clone(),
+        };
+        if let Ok(svg) = charts::lines(&q.name, q.unit.as_deref().unwrap_or(""), &lines, &bands) {
+            let safe: String = q
+                .name
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            charts.push(Chart {
+                file: format!("metric-{n:02}-{safe}.svg"),
+                title,
+                svg,
+            });
+        }
+    }
+    let first = i.summary.phases.first().map_or(0.0, |p| p.started_at);
+    let phases = i
+        .summary
+        .phases
+        .iter()
+        .map(|p| PhaseRow {
+            name: p.name.clone(),
+            offset: p.started_at - first,
+            duration: p.ended_at - p.started_at,
+            status: format!("{:?}", p.status).to_lowercase(),
+            error: p.error.clone(),
+        })
+        .collect();
+    ReportData {
+        title: i.title,
+        failed_slos: i.summary.slos.iter().filter(|s| !s.passed()).count(),
+        failures: i.results.map(|r| r.failures.clone()).unwrap_or_default(),
+        charts,
+        phases,
+        labels: i.labels,
+        manifest: i.manifest,
+        command_line: i.command_line,
+        host: i.host,
+        generated_at: crate::load::locust_csv::iso(crate::run::record::now() as u64),
+        summary: i.summary,
+    }
+}
+
+/// Renders with a built-in or given template (`name` decides HTML escaping).
+pub fn render(
+    data: &ReportData,
+    name: &str,
+    builtin: &str,
+    custom: Option<&Path>,
+) -> Result<String, String> {
+    let (source, name) = match custom {
+        Some(p) => (
+            std::fs::read_to_string(p)
+                .map_err(|e| format!("cannot read template {}: {e}", p.display()))?,
+            p.file_name()
+                .map_or(name.to_string(), |n| n.to_string_lossy().into_owned()),
+        ),
+        None => (builtin.to_string(), name.to_string()),
+    };
+    if name.ends_with(".hbs") {
+        let mut hb = handlebars::Handlebars::new();
+        hb.set_strict_mode(false);
+        return hb
+            .render_template(&source, data)
+            .map_err(|e| format!("template {name}: {e}"));
+    }
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|n| {
+        if n.contains(".html") {
+            AutoEscape::Html
+        } else {
+            AutoEscape::None
+        }
+    });
+    env.add_filter("md", |s: String| -> String {
+        s.replace('|', "\\|")
+            .replace('\n', " ")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    });
+    env.add_template_owned(name.clone(), source)
+        .map_err(|e| format!("template {name}: {e}"))?;
+    env.get_template(&name)
+        .and_then(|t| t.render(data))
+        .map_err(|e| format!("template {name}: {e}"))
+}
+
+/// JUnit XML with one test case per SLO.
+pub fn junit(s: &Summary) -> String {
+    let esc = |t: &str| {
+        t.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let failures = s.slos.iter().filter(|v| !v.passed()).count();
+    let mut x = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\">\n",
+        esc(&s.experiment),
+        s.slos.len()
+    );
+    for v in &s.slos {
+        x.push_str(&format!(
+            "    <testcase classname=\"soy.slo\" name=\"{}\">",
+            esc(&v.name)
+        ));
+        if !v.passed() {
+            let observed = v
+                .observed
+                .map_or("no data".to_string(), |o| format!("{o} {}", v.unit));
+            x.push_str(&format!(
+                "<failure message=\"observed {} , threshold {}\"/>",
+                esc(&observed),
+                esc(&v.threshold)
+            ));
+        }
+        x.push_str("</testcase>\n");
+    }
+    x.push_str("  </testsuite>\n</testsuites>\n");
+    x
+}

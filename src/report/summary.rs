@@ -1,0 +1,123 @@
+//! `summary.json`: the machine-readable outcome of a run. Its JSON Schema is committed as
+//! `schemas/summary.schema.json` (generated from these types).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::slo::Verdict;
+use crate::load::results::Results;
+use crate::run::record::{GitState, PhaseRecord};
+
+pub const SUMMARY_SCHEMA_PATH: &str = "schemas/summary.schema.json";
+
+/// The outcome of a run.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Summary {
+    pub experiment: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub run_id: String,
+    /// `passed`, `failed` or `incomplete`.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub exit_code: u8,
+    pub soy_version: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub git: Option<GitState>,
+    pub phases: Vec<PhaseRecord>,
+    pub slos: Vec<Verdict>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load: Option<LoadSummary>,
+    pub metrics: Vec<MetricSummary>,
+}
+
+/// The load's headline numbers, over the measured window.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct LoadSummary {
+    pub model: String,
+    pub duration_s: f64,
+    pub measured_s: f64,
+    pub requests: u64,
+    pub failures: u64,
+    pub error_rate: f64,
+    pub rps: f64,
+    pub mean_ms: f64,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub per_request: Vec<RequestSummary>,
+}
+
+/// One request name's numbers.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct RequestSummary {
+    pub method: String,
+    pub name: String,
+    pub requests: u64,
+    pub failures: u64,
+    pub mean_ms: f64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub rps: f64,
+}
+
+/// One collected metric.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct MetricSummary {
+    pub name: String,
+    pub series: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing: Option<String>,
+}
+
+impl LoadSummary {
+    pub fn from_results(r: &Results) -> LoadSummary {
+        let t = &r.total;
+        LoadSummary {
+            model: format!("{:?}", r.model).to_lowercase(),
+            duration_s: r.duration_s,
+            measured_s: r.measured_s,
+            requests: t.requests,
+            failures: t.failures,
+            error_rate: t.error_rate(),
+            rps: t.rps,
+            mean_ms: t.mean_ms,
+            p50_ms: t.p50_ms,
+            p90_ms: t.p90_ms,
+            p95_ms: t.p95_ms,
+            p99_ms: t.p99_ms,
+            max_ms: t.max_ms,
+            per_request: r
+                .requests
+                .iter()
+                .map(|n| RequestSummary {
+                    method: n.method.clone(),
+                    name: n.name.clone(),
+                    requests: n.requests,
+                    failures: n.failures,
+                    mean_ms: n.mean_ms,
+                    p50_ms: n.p50_ms,
+                    p95_ms: n.p95_ms,
+                    p99_ms: n.p99_ms,
+                    max_ms: n.max_ms,
+                    rps: n.rps,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The summary schema as committed.
+pub fn schema_text() -> String {
+    let schema = schemars::generate::SchemaSettings::draft2020_12()
+        .into_generator()
+        .into_root_schema_for::<Summary>();
+    let mut text = serde_json::to_string_pretty(&schema.to_value()).unwrap_or_default();
+    text.push('\n');
+    text
+}

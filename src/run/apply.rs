@@ -1,0 +1,563 @@
+//! `soy apply`: the run lifecycle. Deploy, wait until ready, load (warm-up included), cool
+//! down, collect, tear down, judge, report — recording each phase, stopping cleanly on
+//! Ctrl-C and on errors, and always writing what was collected and a report that says why
+//! it is incomplete when it is.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::dir::RunDir;
+use super::record::{self, PhaseRecord, PhaseStatus, RunRecord};
+use crate::analysis::series::{QueryResult, Series};
+use crate::analysis::slo;
+use crate::error::Error;
+use crate::exit;
+use crate::load::engine;
+use crate::load::live::Live;
+use crate::load::results::Results;
+use crate::load::setup::{Overrides, configure};
+use crate::manifest::Manifest;
+use crate::manifest::model::{Format, Stack, Teardown};
+use crate::manifest::template;
+use crate::plan::Plan;
+use crate::report::render;
+use crate::report::summary::{LoadSummary, MetricSummary, Summary};
+use crate::stack::local::{self, LocalStack};
+use crate::stack::{procfs, ready};
+
+/// `/proc` samples: when, and each service's usage.
+type Samples = Vec<(f64, Vec<procfs::Usage>)>;
+
+/// Where and how to run.
+pub struct ApplyOptions {
+    pub out: PathBuf,
+    pub command_line: Vec<String>,
+}
+
+/// How a run ended.
+pub struct Outcome {
+    pub exit_code: u8,
+    pub run_dir: PathBuf,
+    pub report: Option<PathBuf>,
+}
+
+struct Phases(Vec<PhaseRecord>);
+
+impl Phases {
+    fn begin(&mut self, name: &str) -> usize {
+        let t = record::now();
+        self.0.push(PhaseRecord {
+            name: name.into(),
+            started_at: t,
+            ended_at: t,
+            status: PhaseStatus::Ok,
+            error: None,
+        });
+        self.0.len() - 1
+    }
+
+    fn end(&mut self, i: usize, status: PhaseStatus, error: Option<String>) {
+        if let Some(p) = self.0.get_mut(i) {
+            p.ended_at = record::now();
+            p.status = status;
+            p.error = error;
+        }
+    }
+}
+
+/// Runs the experiment.
+pub fn apply(m: &Manifest, plan: &Plan, opts: &ApplyOptions) -> Result<Outcome, Error> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Runtime(format!("cannot start the runtime: {e}")))?;
+    let dir = RunDir::create(&opts.out, &m.experiment.metadata.name).map_err(Error::Runtime)?;
+    dir.write("manifest.yaml", m.source.as_bytes())
+        .map_err(Error::Runtime)?;
+    dir.write(
+        "resolved.json",
+        &serde_json::to_vec_pretty(plan).unwrap_or_default(),
+    )
+    .map_err(Error::Runtime)?;
+    eprintln!("soy: run directory {}", dir.path.display());
+    Ok(rt.block_on(run(m, plan, opts, dir)))
+}
+
+async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Outcome {
+    let exp = &m.experiment;
+    let (stop_tx, stop_rx) = watch::channel::<Option<String>>(None);
+    let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let (tx, flag) = (stop_tx.clone(), interrupted.clone());
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                let _ = tx.send(Some("interrupted (SIGINT)".into()));
+            }
+        });
+    }
+    let stopped = |rx: &watch::Receiver<Option<String>>| rx.borrow().clone();
+    let mut phases = Phases(Vec::new());
+    let mut reason: Option<String> = None;
+    let vars = template::vars_context(&exp.vars);
+    let mut local: Option<LocalStack> = None;
+    let logs_dir = dir.path.join("logs");
+
+    // Deploy.
+    let p = phases.begin("deploy");
+    let deployed: Result<(), String> = match &exp.stack {
+        Stack::Local(s) => {
+            let mut stack = LocalStack {
+                services: Vec::new(),
+            };
+            let mut result = Ok(());
+            for svc in &s.services {
+                match local::start(svc, &m.dir, &logs_dir) {
+                    Ok(r) => stack.services.push(r),
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                }
+                let log_paths: Vec<(String, PathBuf)> = stack
+                    .services
+                    .iter()
+                    .map(|r| (r.name.clone(), r.log.clone()))
+                    .collect();
+                let waited = interruptible(
+                    &stop_rx,
+                    ready::wait(&svc.ready, &vars, &log_paths, || match stack.exited() {
+                        Some(e) => Err(e),
+                        None => Ok(()),
+                    }),
+                )
+                .await;
+                if let Err(e) = waited.and_then(|r| r.map(|_| ())) {
+                    result = Err(format!("service `{}`: {e}", svc.name));
+                    break;
+                }
+            }
+            local = Some(stack);
+            result
+        }
+        Stack::External(_) => Ok(()),
+        Stack::Swarm(_) => {
+            Err("the swarm driver is not built yet (Docker Swarm stacks land with issue 6)".into())
+        }
+    };
+    phases.end(p, status_of(&deployed, &stop_rx), deployed.clone().err());
+    if let Err(e) = deployed {
+        reason = Some(e);
+    }
+
+    // Ready.
+    if reason.is_none() {
+        let p = phases.begin("ready");
+        let log_paths: Vec<(String, PathBuf)> = local.as_ref().map_or_else(Vec::new, |l| {
+            l.services
+                .iter()
+                .map(|r| (r.name.clone(), r.log.clone()))
+                .collect()
+        });
+        let stack_ref = &mut local;
+        let waited = interruptible(
+            &stop_rx,
+            ready::wait(exp.stack.ready(), &vars, &log_paths, || {
+                match stack_ref.as_mut().and_then(|l| l.exited()) {
+                    Some(e) => Err(e),
+                    None => Ok(()),
+                }
+            }),
+        )
+        .await;
+        let r = waited.and_then(|r| r.map(|_| ()));
+        phases.end(p, status_of(&r, &stop_rx), r.clone().err());
+        if let Err(e) = r {
+            reason = Some(e);
+        }
+    }
+
+    // Load, with process sampling and crash watching.
+    let samples: Arc<Mutex<Samples>> = Arc::default();
+    let groups: Vec<(String, i32)> = local.as_ref().map_or_else(Vec::new, LocalStack::groups);
+    let sampler = {
+        let (samples, groups, tx) = (samples.clone(), groups.clone(), stop_tx.clone());
+        let step = plan.metrics.step.0.max(Duration::from_secs(1));
+        let pids: Vec<i32> = groups.iter().map(|g| g.1).collect();
+        tokio::spawn(async move {
+            let mut iv = tokio::time::interval(step);
+            loop {
+                iv.tick().await;
+                let usage = procfs::sample(&pids);
+                // A group with no process left means the service died.
+                if let Some(i) = usage
+                    .iter()
+                    .position(|u| u.rss_bytes == 0 && u.cpu_seconds == 0.0)
+                {
+                    let _ = tx.send(Some(format!(
+                        "service `{}` exited during the run",
+                        groups[i].0
+                    )));
+                }
+                if let Ok(mut s) = samples.lock() {
+                    s.push((record::now(), usage));
+                }
+            }
+        })
+    };
+    let mut results: Option<Results> = None;
+    let mut load_start: Option<f64> = None;
+    if reason.is_none() {
+        let p = phases.begin("load");
+        load_start = Some(record::now());
+        let overrides = Overrides::default();
+        match configure(&exp.load, vars.clone(), &overrides, &m.dir) {
+            Ok(cfg) => {
+                let live = Live::new(cfg.model == crate::manifest::model::Workload::Open);
+                let mut rx = stop_rx.clone();
+                let stop = async move {
+                    let _ = rx.wait_for(Option::is_some).await;
+                };
+                match engine::run(cfg, stop, |pr| live.update(pr)).await {
+                    Ok(r) => {
+                        live.finish();
+                        let cut = stopped(&stop_rx);
+                        phases.end(
+                            p,
+                            if cut.is_some() {
+                                PhaseStatus::Interrupted
+                            } else {
+                                PhaseStatus::Ok
+                            },
+                            cut.clone(),
+                        );
+                        if let Some(c) = cut {
+                            reason = Some(c);
+                        }
+                        results = Some(r);
+                    }
+                    Err(e) => {
+                        phases.end(p, PhaseStatus::Failed, Some(e.clone()));
+                        reason = Some(e);
+                    }
+                }
+            }
+            Err(e) => {
+                phases.end(p, PhaseStatus::Failed, Some(e.clone()));
+                reason = Some(e);
+            }
+        }
+    }
+    if reason.is_none() && !exp.load.cooldown.is_zero() {
+        let p = phases.begin("cooldown");
+        let r = interruptible(&stop_rx, tokio::time::sleep(exp.load.cooldown.0)).await;
+        phases.end(p, status_of(&r, &stop_rx), r.clone().err());
+        if let Err(e) = r {
+            reason = Some(e);
+        }
+    }
+    sampler.abort();
+
+    // Collect.
+    let p = phases.begin("collect");
+    let stack_name = plan.stack.info.name.clone();
+    let mut metrics = process_series(
+        &groups,
+        &samples.lock().map(|s| s.clone()).unwrap_or_default(),
+        &stack_name,
+    );
+    for q in &plan.metrics.queries {
+        metrics.push(QueryResult {
+            name: q.name.clone(),
+            promql: Some(q.promql.clone()),
+            unit: q.unit.clone(),
+            series: Vec::new(),
+            missing: Some("not collected: this soy has no metrics source yet (Prometheus and embedded sources land with issues 5 and 7)".into()),
+        });
+    }
+    phases.end(p, PhaseStatus::Ok, None);
+
+    // Tear down.
+    let teardown = match &exp.stack {
+        Stack::Local(s) => s.teardown,
+        Stack::Swarm(s) => s.teardown,
+        Stack::External(_) => Teardown::Never,
+    };
+    if let Some(mut stack) = local.take() {
+        let p = phases.begin("teardown");
+        let keep =
+            teardown == Teardown::Never || (teardown == Teardown::OnSuccess && reason.is_some());
+        if keep {
+            let pids: Vec<String> = stack
+                .groups()
+                .iter()
+                .map(|(n, pid)| format!("{n} (pid {pid})"))
+                .collect();
+            eprintln!(
+                "soy: leaving the stack running (teardown: {teardown:?}): {}",
+                pids.join(", ")
+            );
+            std::mem::forget(stack);
+            phases.end(p, PhaseStatus::Skipped, None);
+        } else {
+            stack.stop();
+            phases.end(p, PhaseStatus::Ok, None);
+        }
+    }
+
+    // Judge and report.
+    let verdicts = slo::judge(&exp.slos, results.as_ref(), &metrics);
+    let failed = verdicts.iter().any(|v| !v.passed());
+    let was_interrupted = interrupted.load(std::sync::atomic::Ordering::SeqCst);
+    let (status, exit_code) = match (&reason, failed) {
+        (Some(_), _) if was_interrupted => ("incomplete", exit::INTERRUPTED),
+        (Some(_), _) => ("incomplete", exit::RUNTIME),
+        (None, true) => ("failed", exit::SLO_FAILED),
+        (None, false) => ("passed", exit::OK),
+    };
+    let git = record::git_state(&m.dir);
+    let summary = Summary {
+        experiment: exp.metadata.name.clone(),
+        description: exp.metadata.description.clone(),
+        run_id: dir.id.clone(),
+        status: status.into(),
+        reason: reason.clone(),
+        exit_code,
+        soy_version: env!("CARGO_PKG_VERSION").into(),
+        git: git.clone(),
+        phases: phases.0.clone(),
+        slos: verdicts,
+        load: results.as_ref().map(LoadSummary::from_results),
+        metrics: metrics
+            .iter()
+            .map(|q| MetricSummary {
+                name: q.name.clone(),
+                series: q.series.len(),
+                missing: q.missing.clone(),
+            })
+            .collect(),
+    };
+    let mut problems = Vec::new();
+    let mut note = |r: Result<(), String>| {
+        if let Err(e) = r {
+            problems.push(e);
+        }
+    };
+    if let Some(r) = &results {
+        note(dir.write(
+            "results.json",
+            &serde_json::to_vec_pretty(r).unwrap_or_default(),
+        ));
+        if let Some(prefix) = &exp.load.csv {
+            for (suffix, text) in crate::load::locust_csv::files(r) {
+                note(dir.write(&format!("{prefix}{suffix}"), text.as_bytes()));
+            }
+        }
+    }
+    note(dir.write(
+        "metrics/series.json",
+        &serde_json::to_vec_pretty(&metrics).unwrap_or_default(),
+    ));
+    note(dir.write("metrics/series.csv", tidy_csv(&metrics).as_bytes()));
+    let run_record = RunRecord {
+        soy_version: env!("CARGO_PKG_VERSION").into(),
+        api_version: crate::manifest::model::API_VERSION.into(),
+        run_id: dir.id.clone(),
+        experiment: exp.metadata.name.clone(),
+        host: record::hostname(),
+        git,
+        command_line: opts.command_line.clone(),
+        phases: phases.0.clone(),
+        status: status.into(),
+        reason,
+        exit_code,
+    };
+    note(dir.write(
+        "run.json",
+        &serde_json::to_vec_pretty(&run_record).unwrap_or_default(),
+    ));
+    note(dir.write(
+        "summary.json",
+        &serde_json::to_vec_pretty(&summary).unwrap_or_default(),
+    ));
+    let data = render::build(render::Inputs {
+        title: exp
+            .report
+            .title
+            .clone()
+            .unwrap_or_else(|| exp.metadata.name.clone()),
+        summary: summary.clone(),
+        results: results.as_ref(),
+        metrics: &metrics,
+        labels: exp.metadata.labels.clone(),
+        manifest: m.source.clone(),
+        command_line: opts.command_line.join(" "),
+        host: record::hostname(),
+        load_start,
+        warmup_s: exp.load.warmup.as_secs_f64(),
+        cooldown_s: exp.load.cooldown.as_secs_f64(),
+    });
+    let written = super::dir::write_report(&dir, &data, &exp.report, &m.dir, &summary);
+    let report = match written {
+        Ok(p) => p,
+        Err(e) => {
+            problems.push(e);
+            None
+        }
+    };
+    dir.link_latest();
+    for p in &problems {
+        eprintln!("soy: {p}");
+    }
+    if let Some(r) = &results {
+        eprintln!("{}", r.summary());
+    }
+    for v in &summary.slos {
+        eprintln!(
+            "soy: SLO {}: {:?} ({})",
+            v.name,
+            v.status,
+            v.observed
+                .map_or("no data".into(), |o| format!("{o:.3} {}", v.unit))
+        );
+    }
+    if let Some(r) = &summary.reason {
+        eprintln!("soy: run incomplete: {r}");
+    }
+    Outcome {
+        exit_code: if problems.is_empty() || exit_code != exit::OK {
+            exit_code
+        } else {
+            exit::RUNTIME
+        },
+        run_dir: dir.path.clone(),
+        report,
+    }
+}
+
+/// Awaits `f` unless a stop (Ctrl-C, a crash) comes first.
+async fn interruptible<T>(
+    rx: &watch::Receiver<Option<String>>,
+    f: impl std::future::Future<Output = T>,
+) -> Result<T, String> {
+    let mut rx = rx.clone();
+    if let Some(r) = rx.borrow().clone() {
+        return Err(r);
+    }
+    tokio::select! {
+        v = f => Ok(v),
+        r = rx.wait_for(Option::is_some) => Err(r.ok().and_then(|v| v.clone()).unwrap_or_else(|| "stopped".into())),
+    }
+}
+
+fn status_of<T>(r: &Result<T, String>, rx: &watch::Receiver<Option<String>>) -> PhaseStatus {
+    match r {
+        Ok(_) => PhaseStatus::Ok,
+        Err(_) if rx.borrow().is_some() => PhaseStatus::Interrupted,
+        Err(_) => PhaseStatus::Failed,
+    }
+}
+
+/// The local services' CPU and memory as cAdvisor names them, plus CPU as a rate for charts.
+fn process_series(
+    groups: &[(String, i32)],
+    samples: &[(f64, Vec<procfs::Usage>)],
+    stack: &str,
+) -> Vec<QueryResult> {
+    if groups.is_empty() {
+        return Vec::new();
+    }
+    let labels = |svc: &str| -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("service".to_string(), svc.to_string()),
+            (
+                "container_label_com_docker_swarm_service_name".to_string(),
+                format!("{stack}_{svc}"),
+            ),
+            (
+                "container_label_com_docker_stack_namespace".to_string(),
+                stack.to_string(),
+            ),
+        ])
+    };
+    let series = |f: &dyn Fn(&procfs::Usage) -> f64| -> Vec<Series> {
+        groups
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| Series {
+                labels: labels(name),
+                points: samples
+                    .iter()
+                    .filter_map(|(t, u)| u.get(i).map(|u| (*t, f(u))))
+                    .collect(),
+            })
+            .collect()
+    };
+    let cpu = series(&|u| u.cpu_seconds);
+    let cores: Vec<Series> = cpu
+        .iter()
+        .map(|s| Series {
+            labels: s.labels.clone(),
+            points: s
+                .points
+                .windows(2)
+                .map(|w| (w[1].0, ((w[1].1 - w[0].1) / (w[1].0 - w[0].0)).max(0.0)))
+                .collect(),
+        })
+        .collect();
+    vec![
+        QueryResult {
+            name: "container_cpu_usage_seconds_total".into(),
+            promql: None,
+            unit: Some("seconds".into()),
+            series: cpu,
+            missing: None,
+        },
+        QueryResult {
+            name: "process_cpu_cores".into(),
+            promql: None,
+            unit: Some("cores".into()),
+            series: cores,
+            missing: None,
+        },
+        QueryResult {
+            name: "container_memory_usage_bytes".into(),
+            promql: None,
+            unit: Some("bytes".into()),
+            series: series(&|u| u.rss_bytes as f64),
+            missing: None,
+        },
+    ]
+}
+
+/// `timestamp,query,labels,value` rows.
+fn tidy_csv(metrics: &[QueryResult]) -> String {
+    let mut s = String::from("timestamp,query,labels,value\n");
+    for q in metrics {
+        for se in &q.series {
+            let labels = se
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(";");
+            for (t, v) in &se.points {
+                s.push_str(&format!(
+                    "{t:.3},{},\"{}\",{v}\n",
+                    q.name,
+                    labels.replace('"', "\"\"")
+                ));
+            }
+        }
+    }
+    s
+}
+
+/// Which formats to write.
+pub fn wants(formats: &[Format], f: Format) -> bool {
+    formats.contains(&f)
+}

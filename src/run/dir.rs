@@ -1,0 +1,108 @@
+//! The run directory: `reports/<experiment>/<UTC timestamp>-<short id>/`, files written
+//! atomically (temporary file, then rename), and a `latest` link per experiment.
+
+use std::path::{Path, PathBuf};
+
+use rand::Rng;
+
+use crate::manifest::model::{Format, Report};
+use crate::report::render::{self, ReportData};
+use crate::report::summary::Summary;
+
+pub struct RunDir {
+    pub path: PathBuf,
+    pub id: String,
+}
+
+impl RunDir {
+    /// Creates `out/<experiment>/<timestamp>-<id>/`.
+    pub fn create(out: &Path, experiment: &str) -> Result<RunDir, String> {
+        let stamp =
+            crate::load::locust_csv::iso(super::record::now() as u64).replace(['-', ':'], "");
+        let short: String = format!("{:06x}", rand::rng().random::<u32>() & 0xff_ffff);
+        let id = format!("{stamp}-{short}");
+        let path = out.join(experiment).join(&id);
+        std::fs::create_dir_all(&path)
+            .map_err(|e| format!("cannot create run directory {}: {e}", path.display()))?;
+        Ok(RunDir { path, id })
+    }
+
+    /// Opens an existing run directory.
+    pub fn open(path: &Path) -> RunDir {
+        let id = path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        RunDir {
+            path: path.to_path_buf(),
+            id,
+        }
+    }
+
+    /// Writes `rel` atomically.
+    pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), String> {
+        write_atomic(&self.path.join(rel), bytes)
+    }
+
+    /// Points `<experiment>/latest` at this run.
+    pub fn link_latest(&self) {
+        if let Some(parent) = self.path.parent() {
+            let link = parent.join("latest");
+            let tmp = parent.join(format!(".latest-{}", self.id));
+            if std::os::unix::fs::symlink(&self.id, &tmp).is_ok()
+                && std::fs::rename(&tmp, &link).is_err()
+            {
+                let _ = std::fs::remove_file(&tmp);
+            }
+        }
+    }
+}
+
+/// Writes a file through a temporary file and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let fail = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(fail)?;
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    std::fs::write(&tmp, bytes).map_err(fail)?;
+    std::fs::rename(&tmp, path).map_err(fail)
+}
+
+/// Writes charts, the reports the manifest asks for, and JUnit; returns report.html's path.
+pub fn write_report(
+    dir: &RunDir,
+    data: &ReportData,
+    cfg: &Report,
+    manifest_dir: &Path,
+    summary: &Summary,
+) -> Result<Option<PathBuf>, String> {
+    for c in &data.charts {
+        dir.write(&format!("charts/{}", c.file), c.svg.as_bytes())?;
+    }
+    let custom = |p: &Option<String>| p.as_ref().map(|t| manifest_dir.join(t));
+    let mut html = None;
+    if cfg.formats.contains(&Format::Html) {
+        let text = render::render(
+            data,
+            "report.html.j2",
+            render::HTML_TEMPLATE,
+            custom(&cfg.template.html).as_deref(),
+        )?;
+        dir.write("report.html", text.as_bytes())?;
+        html = Some(dir.path.join("report.html"));
+    }
+    if cfg.formats.contains(&Format::Markdown) {
+        let text = render::render(
+            data,
+            "report.md.j2",
+            render::MD_TEMPLATE,
+            custom(&cfg.template.markdown).as_deref(),
+        )?;
+        dir.write("report.md", text.as_bytes())?;
+    }
+    if cfg.junit {
+        dir.write("junit.xml", render::junit(summary).as_bytes())?;
+    }
+    Ok(html)
+}

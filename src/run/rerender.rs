@@ -1,0 +1,106 @@
+//! `soy report RUN_DIR`: re-render a stored run's reports from its files, without running it.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::dir::RunDir;
+use super::record::RunRecord;
+use crate::analysis::series::QueryResult;
+use crate::load::results::Results;
+use crate::report::render;
+use crate::report::summary::Summary;
+
+/// The formats `soy report` renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Html,
+    Md,
+    Json,
+}
+
+/// Renders `format` for the run in `dir`; returns the text.
+pub fn render_run(
+    dir: &Path,
+    format: ReportFormat,
+    template: Option<&Path>,
+) -> Result<String, String> {
+    let read = |name: &str| -> Result<String, String> {
+        std::fs::read_to_string(dir.join(name)).map_err(|e| {
+            format!(
+                "{}: cannot read {name}: {e} (is this a run directory?)",
+                dir.display()
+            )
+        })
+    };
+    let summary: Summary =
+        serde_json::from_str(&read("summary.json")?).map_err(|e| format!("summary.json: {e}"))?;
+    if format == ReportFormat::Json {
+        return serde_json::to_string_pretty(&summary)
+            .map(|s| s + "\n")
+            .map_err(|e| e.to_string());
+    }
+    let results: Option<Results> = read("results.json")
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    let metrics: Vec<QueryResult> = read("metrics/series.json")
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let record: Option<RunRecord> = read("run.json")
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    let manifest = read("manifest.yaml").unwrap_or_default();
+    let doc = crate::manifest::yaml::parse(&manifest)
+        .map(|(v, _)| v)
+        .unwrap_or(Value::Null);
+    let secs = |ptr: &str| {
+        doc.pointer(ptr)
+            .and_then(Value::as_str)
+            .and_then(|s| crate::manifest::duration::parse(s).ok())
+            .map_or(0.0, |d| d.as_secs_f64())
+    };
+    let labels = doc
+        .pointer("/metadata/labels")
+        .and_then(Value::as_object)
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let title = doc
+        .pointer("/report/title")
+        .and_then(Value::as_str)
+        .map_or_else(|| summary.experiment.clone(), str::to_string);
+    let data = render::build(render::Inputs {
+        title,
+        results: results.as_ref(),
+        metrics: &metrics,
+        labels,
+        manifest,
+        command_line: record
+            .as_ref()
+            .map_or_else(String::new, |r| r.command_line.join(" ")),
+        host: record.as_ref().map_or_else(String::new, |r| r.host.clone()),
+        load_start: summary
+            .phases
+            .iter()
+            .find(|p| p.name == "load")
+            .map(|p| p.started_at),
+        warmup_s: secs("/load/warmup"),
+        cooldown_s: secs("/load/cooldown"),
+        summary,
+    });
+    match format {
+        ReportFormat::Html => {
+            render::render(&data, "report.html.j2", render::HTML_TEMPLATE, template)
+        }
+        _ => render::render(&data, "report.md.j2", render::MD_TEMPLATE, template),
+    }
+}
+
+/// Where `soy report` writes when no output is given: HTML into the run directory.
+pub fn default_output(dir: &Path, format: ReportFormat) -> Option<PathBuf> {
+    (format == ReportFormat::Html).then(|| RunDir::open(dir).path.join("report.html"))
+}
