@@ -193,11 +193,8 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
             loop {
                 iv.tick().await;
                 let usage = procfs::sample(&pids);
-                // A group with no process left means the service died.
-                if let Some(i) = usage
-                    .iter()
-                    .position(|u| u.rss_bytes == 0 && u.cpu_seconds == 0.0)
-                {
+                // A service whose main process is gone (or a zombie) has died.
+                if let Some(i) = pids.iter().position(|p| !procfs::alive(*p)) {
                     let _ = tx.send(Some(format!(
                         "service `{}` exited during the run",
                         groups[i].0

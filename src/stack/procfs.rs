@@ -21,6 +21,21 @@ pub fn parse_stat(line: &str) -> Option<(i32, u64, u64)> {
     Some((pgrp, utime + stime, rss))
 }
 
+/// Whether process `pid` still runs (exists and is not a zombie).
+pub fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rfind(')').and_then(|i| {
+                s[i + 1..]
+                    .split_whitespace()
+                    .next()
+                    .map(|st| st != "Z" && st != "X")
+            })
+        })
+        .unwrap_or(false)
+}
+
 /// Sums usage per process group over every process in /proc.
 pub fn sample(groups: &[i32]) -> Vec<Usage> {
     let ticks = 100.0; // USER_HZ on Linux

@@ -1,5 +1,6 @@
 //! Integration tests, one binary with a module per feature (faster to link than one per file).
 
+mod apply;
 mod cli;
 mod examples;
 mod invalid_manifests;

@@ -22,7 +22,8 @@ fn schema_is_a_valid_draft_2020_12_schema() {
 #[test]
 fn committed_summary_schema_matches_the_types() {
     let generated = soy::report::summary::schema_text();
-    let committed = std::fs::read_to_string(root().join(soy::report::summary::SUMMARY_SCHEMA_PATH)).unwrap_or_default();
+    let committed = std::fs::read_to_string(root().join(soy::report::summary::SUMMARY_SCHEMA_PATH))
+        .unwrap_or_default();
     assert!(
         committed == generated,
         "schemas/summary.schema.json is out of date; regenerate it with:\n\n    cargo run -q -- schema --summary > schemas/summary.schema.json\n"

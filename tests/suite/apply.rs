@@ -1,0 +1,365 @@
+//! `soy apply` end to end with the local driver and soy's demo services, its failure paths,
+//! and `soy report` on a stored run.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::{root, soy, text};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+fn runs() -> PathBuf {
+    root().join("target").join("test-tmp").join("runs")
+}
+
+/// A local experiment: an upstream and a gateway from `soy demo-service`, marked with `marker`
+/// so leftover processes can be found.
+fn manifest(name: &str, marker: &str, upstream_extra: &str, ready: &str, load: &str) -> PathBuf {
+    let (p1, p2) = (free_port(), free_port());
+    let text = format!(
+        r#"apiVersion: soy/v1
+kind: Experiment
+metadata: {{name: {name}}}
+stack:
+  driver: local
+  services:
+    - name: api
+      command: soy
+      args: [demo-service, upstream, --name, {marker}, --listen, "127.0.0.1:{p1}", --latency, 1ms..3ms{upstream_extra}]
+      ready: {{http: [{{url: "http://127.0.0.1:{p1}/health"}}]}}
+    - name: gateway
+      command: soy
+      args: [demo-service, gateway, --listen, "127.0.0.1:{p2}", --conn-manager, {marker}_hcm, --upstream, "api_cluster=/api=http://127.0.0.1:{p1}"]
+      ready: {{http: [{{url: "http://127.0.0.1:{p2}/health"}}]}}
+  ready: {ready}
+load:
+  host: http://127.0.0.1:{p2}
+  users: 4
+  spawn_rate: 100
+  think_time: {{min: 20ms, max: 40ms}}
+{load}
+  tasks:
+    - {{name: items, request: {{path: /api/items}}, check: {{status: 200}}}}
+slos:
+  - {{load: p95, max: 500ms}}
+  - {{load: error_rate, max: 1%}}
+report: {{formats: [html, markdown, json], junit: true}}
+"#
+    );
+    let dir = root().join("target").join("test-tmp").join("manifests");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join(format!("{name}.yaml"));
+    std::fs::write(&path, text).expect("write");
+    path
+}
+
+fn leftovers(marker: &str) -> String {
+    let out = std::process::Command::new("pgrep")
+        .args(["-fa", marker])
+        .output()
+        .expect("pgrep");
+    text(&out.stdout)
+        .lines()
+        .filter(|l| !l.contains("pgrep"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn summary_of(run_dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(run_dir.join("summary.json")).expect("summary.json"))
+        .expect("json")
+}
+
+fn last_run(name: &str) -> PathBuf {
+    std::fs::canonicalize(runs().join(name).join("latest")).expect("latest link")
+}
+
+#[test]
+fn apply_runs_a_local_experiment_end_to_end() {
+    let marker = format!("soy-e2e-{}", std::process::id());
+    let m = manifest(
+        "e2e",
+        &marker,
+        "",
+        "{timeout: 20s}",
+        "  run_time: 5s\n  warmup: 1s\n  cooldown: 1s\n  csv: results/e2e",
+    );
+    let (out, _) = soy(
+        &[
+            "apply",
+            m.to_str().expect("utf8"),
+            "--out",
+            runs().to_str().expect("utf8"),
+        ],
+        Duration::from_secs(90),
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let html = PathBuf::from(
+        text(&out.stdout)
+            .lines()
+            .last()
+            .expect("a last line")
+            .trim(),
+    );
+    assert!(html.ends_with("report.html") && html.is_file(), "{html:?}");
+    let dir = html.parent().expect("run dir").to_path_buf();
+    assert_eq!(std::fs::canonicalize(&dir).ok(), Some(last_run("e2e")));
+    for f in [
+        "manifest.yaml",
+        "resolved.json",
+        "run.json",
+        "results.json",
+        "summary.json",
+        "report.md",
+        "junit.xml",
+        "logs/api.log",
+        "logs/gateway.log",
+        "metrics/series.json",
+        "metrics/series.csv",
+        "results/e2e_stats.csv",
+    ] {
+        assert!(dir.join(f).is_file(), "missing {f}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.join("manifest.yaml")).ok(),
+        std::fs::read_to_string(&m).ok()
+    );
+    let charts = std::fs::read_dir(dir.join("charts"))
+        .expect("charts")
+        .count();
+    assert!(charts >= 4, "{charts} charts");
+    // summary.json validates against its committed schema, and its numbers are the load's.
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schemas/summary.schema.json")).expect("schema"),
+    )
+    .expect("json");
+    let summary = summary_of(&dir);
+    let errors: Vec<String> = jsonschema::validator_for(&schema)
+        .expect("schema compiles")
+        .iter_errors(&summary)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("results.json")).expect("results"))
+            .expect("json");
+    assert_eq!(summary["status"], "passed");
+    assert_eq!(summary["load"]["requests"], results["total"]["requests"]);
+    assert_eq!(summary["load"]["p95_ms"], results["total"]["p95_ms"]);
+    assert!(summary["load"]["requests"].as_u64().unwrap_or(0) > 100);
+    let phases: Vec<&str> = summary["phases"]
+        .as_array()
+        .expect("phases")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(
+        phases,
+        ["deploy", "ready", "load", "cooldown", "collect", "teardown"]
+    );
+    let series = std::fs::read_to_string(dir.join("metrics/series.json")).expect("series");
+    assert!(
+        series.contains("container_cpu_usage_seconds_total")
+            && series.contains("container_memory_usage_bytes")
+    );
+    assert!(
+        std::fs::read_to_string(dir.join("junit.xml"))
+            .expect("junit")
+            .contains("tests=\"2\" failures=\"0\"")
+    );
+    assert_eq!(leftovers(&marker), "", "processes left behind");
+}
+
+#[test]
+fn a_service_that_does_not_start_leaves_a_partial_report() {
+    let marker = format!("soy-nostart-{}", std::process::id());
+    let m = manifest("nostart", &marker, "", "{timeout: 5s}", "  run_time: 3s");
+    let text_m = std::fs::read_to_string(&m).expect("read").replace(
+        "command: soy\n      args: [demo-service, gateway",
+        "command: soy-no-such-program\n      args: [demo-service, gateway",
+    );
+    std::fs::write(&m, text_m).expect("write");
+    let (out, _) = soy(
+        &[
+            "apply",
+            m.to_str().expect("utf8"),
+            "--out",
+            runs().to_str().expect("utf8"),
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let s = summary_of(&last_run("nostart"));
+    assert_eq!(s["status"], "incomplete");
+    assert!(
+        s["reason"].as_str().unwrap_or("").contains("did not start"),
+        "{}",
+        s["reason"]
+    );
+    assert!(last_run("nostart").join("report.html").is_file());
+    assert_eq!(leftovers(&marker), "", "processes left behind");
+}
+
+#[test]
+fn a_readiness_timeout_leaves_a_partial_report() {
+    let marker = format!("soy-notready-{}", std::process::id());
+    let dead = free_port();
+    let m = manifest(
+        "notready",
+        &marker,
+        "",
+        &format!("{{timeout: 2s, tcp: [{{address: \"127.0.0.1:{dead}\"}}]}}"),
+        "  run_time: 3s",
+    );
+    let (out, _) = soy(
+        &[
+            "apply",
+            m.to_str().expect("utf8"),
+            "--out",
+            runs().to_str().expect("utf8"),
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let s = summary_of(&last_run("notready"));
+    assert!(
+        s["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("not ready within 2s"),
+        "{}",
+        s["reason"]
+    );
+    assert_eq!(leftovers(&marker), "", "processes left behind");
+}
+
+#[test]
+fn a_service_crashing_mid_run_stops_the_run_and_keeps_its_data() {
+    let marker = format!("soy-crash-{}", std::process::id());
+    let m = manifest(
+        "crash",
+        &marker,
+        ", --exit-after, 3s",
+        "{timeout: 20s}",
+        "  run_time: 20s",
+    );
+    let (out, took) = soy(
+        &[
+            "apply",
+            m.to_str().expect("utf8"),
+            "--out",
+            runs().to_str().expect("utf8"),
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(
+        took < Duration::from_secs(18),
+        "the run should stop at the crash, took {took:?}"
+    );
+    let dir = last_run("crash");
+    let s = summary_of(&dir);
+    assert!(
+        s["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("exited during the run"),
+        "{}",
+        s["reason"]
+    );
+    assert!(
+        s["load"]["requests"].as_u64().unwrap_or(0) > 0,
+        "what was collected is kept"
+    );
+    assert!(
+        std::fs::read_to_string(dir.join("report.html"))
+            .expect("html")
+            .contains("INCOMPLETE")
+    );
+    assert_eq!(leftovers(&marker), "", "processes left behind");
+}
+
+#[test]
+fn sigint_mid_run_tears_down_and_reports() {
+    let marker = format!("soy-sigint-{}", std::process::id());
+    let m = manifest("sigint", &marker, "", "{timeout: 20s}", "  run_time: 60s");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_soy"))
+        .args([
+            "apply",
+            m.to_str().expect("utf8"),
+            "--out",
+            runs().to_str().expect("utf8"),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(Duration::from_secs(5));
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    let s = summary_of(&last_run("sigint"));
+    assert_eq!(s["status"], "incomplete");
+    assert!(
+        s["reason"].as_str().unwrap_or("").contains("interrupted"),
+        "{}",
+        s["reason"]
+    );
+    assert_eq!(leftovers(&marker), "", "processes left behind");
+}
+
+#[test]
+fn report_rerenders_a_stored_run() {
+    let run = "tests/fixtures/run/quickstart";
+    let (md, _) = soy(&["report", run, "--format", "md"], Duration::from_secs(20));
+    assert_eq!(md.status.code(), Some(0), "{}", text(&md.stderr));
+    insta::assert_snapshot!("report__quickstart_md", text(&md.stdout));
+    let html_path = root()
+        .join("target")
+        .join("test-tmp")
+        .join("rerendered.html");
+    let (html, _) = soy(
+        &[
+            "report",
+            run,
+            "--format",
+            "html",
+            "--output",
+            html_path.to_str().expect("utf8"),
+        ],
+        Duration::from_secs(20),
+    );
+    assert_eq!(html.status.code(), Some(0), "{}", text(&html.stderr));
+    let page = std::fs::read_to_string(&html_path).expect("html");
+    assert!(
+        !page.contains("<script>alert"),
+        "names and labels must be escaped"
+    );
+    assert!(
+        page.contains("&lt;script&gt;alert(1)"),
+        "a request name is shown as text"
+    );
+    assert!(
+        page.contains("&lt;script&gt;alert(2)"),
+        "a metric label is shown as text"
+    );
+    assert!(page.matches("<svg").count() >= 4);
+    let (json, _) = soy(
+        &["report", run, "--format", "json"],
+        Duration::from_secs(20),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(v["experiment"], "quickstart");
+    let (bad, _) = soy(&["report", "tests/fixtures"], Duration::from_secs(20));
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad.stderr).contains("is this a run directory?"));
+}
