@@ -359,6 +359,29 @@ fn report_rerenders_a_stored_run() {
     );
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
     assert_eq!(v["experiment"], "quickstart");
+    let hbs = root().join("target").join("test-tmp").join("custom.md.hbs");
+    std::fs::write(
+        &hbs,
+        "{{summary.experiment}} is {{summary.status}} with {{summary.load.requests}} requests\n",
+    )
+    .expect("write");
+    let (custom, _) = soy(
+        &[
+            "report",
+            run,
+            "--format",
+            "md",
+            "--template",
+            hbs.to_str().expect("utf8"),
+        ],
+        Duration::from_secs(20),
+    );
+    assert_eq!(
+        text(&custom.stdout),
+        "quickstart is passed with 3251 requests\n",
+        "{}",
+        text(&custom.stderr)
+    );
     let (bad, _) = soy(&["report", "tests/fixtures"], Duration::from_secs(20));
     assert_eq!(bad.status.code(), Some(2));
     assert!(text(&bad.stderr).contains("is this a run directory?"));
