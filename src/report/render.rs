@@ -91,6 +91,18 @@ pub fn build(i: Inputs<'_>) -> ReportData {
                 .map(|row| (row.second as f64 + 1.0, f(row)))
                 .collect()
         };
+        // Latencies of a second without requests are unknown, not zero.
+        let lat = |f: &dyn Fn(&crate::load::stats::SecondRow) -> f64| -> Vec<(f64, f64)> {
+            r.series
+                .iter()
+                .map(|row| {
+                    (
+                        row.second as f64 + 1.0,
+                        if row.requests == 0 { f64::NAN } else { f(row) },
+                    )
+                })
+                .collect()
+        };
         let open = r.open.is_some();
         let (unit, active) = if open {
             ("iterations/s", "in flight")
@@ -139,23 +151,23 @@ pub fn build(i: Inputs<'_>) -> ReportData {
                 vec![
                     Line {
                         name: "p50".into(),
-                        points: at(&|row| row.p50_ms),
+                        points: lat(&|row| row.p50_ms),
                     },
                     Line {
                         name: "p90".into(),
-                        points: at(&|row| row.p90_ms),
+                        points: lat(&|row| row.p90_ms),
                     },
                     Line {
                         name: "p95".into(),
-                        points: at(&|row| row.p95_ms),
+                        points: lat(&|row| row.p95_ms),
                     },
                     Line {
                         name: "p99".into(),
-                        points: at(&|row| row.p99_ms),
+                        points: lat(&|row| row.p99_ms),
                     },
                     Line {
                         name: "max".into(),
-                        points: at(&|row| row.max_ms),
+                        points: lat(&|row| row.max_ms),
                     },
                 ],
             ),
