@@ -25,6 +25,12 @@ pub struct QueryResult {
     /// Why there are no series, when there are none (`no data`, an error).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub missing: Option<String>,
+    /// Warnings the metrics source returned with the data.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// Windows `(from, to)` (Unix seconds) in which a series has no points.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gaps: Vec<(f64, f64)>,
 }
 
 impl Series {

@@ -221,6 +221,8 @@ mod tests {
                 },
             ],
             missing: None,
+            warnings: Vec::new(),
+            gaps: Vec::new(),
         };
         let total = judge(
             &[slo(

@@ -20,6 +20,16 @@ pub enum Command {
         /// Manifest files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Also ask each manifest's Prometheus to evaluate every query once.
+        #[arg(long)]
+        check_queries: bool,
+    },
+    /// Write a Grafana dashboard with one panel per query of a manifest.
+    Grafana {
+        file: PathBuf,
+        /// Write here instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
     },
     /// Print the manifest's JSON Schema (`--summary`: the schema of summary.json).
     Schema {
@@ -38,6 +48,9 @@ pub enum Command {
         /// Root folder for run directories.
         #[arg(long, default_value = "reports")]
         out: PathBuf,
+        /// Run even when the Prometheus source does not answer (queries are marked missing).
+        #[arg(long)]
+        allow_missing_metrics: bool,
     },
     /// Run only the load against a target that is already up (Locust's flags, wrk's speed).
     Load(LoadArgs),

@@ -16,7 +16,28 @@ use crate::plan;
 /// Runs a command; returns the exit code on success.
 pub fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
-        Command::Validate { files } => validate(&files),
+        Command::Validate {
+            files,
+            check_queries,
+        } => validate(&files, check_queries),
+        Command::Grafana { file, output } => {
+            let m = manifest::load(&file)?;
+            let p = plan::build(&m)?;
+            let text = serde_json::to_string_pretty(&crate::metrics::grafana::dashboard(
+                &m.experiment,
+                &p,
+            ))
+            .unwrap_or_default()
+                + "\n";
+            match output {
+                Some(path) => {
+                    crate::run::dir::write_atomic(&path, text.as_bytes())
+                        .map_err(Error::Runtime)?;
+                    out_line(&path.display().to_string())
+                }
+                None => out(&text),
+            }
+        }
         Command::Schema { summary: false } => out(&manifest::schema::generate_text()),
         Command::Schema { summary: true } => out(&crate::report::summary::schema_text()),
         Command::Plan { file, output } => {
@@ -27,12 +48,17 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
                 Output::Json => out(&(json(&p) + "\n")),
             }
         }
-        Command::Apply { file, out } => {
+        Command::Apply {
+            file,
+            out,
+            allow_missing_metrics,
+        } => {
             let m = manifest::load(&file)?;
             let p = plan::build(&m)?;
             let opts = crate::run::apply::ApplyOptions {
                 out,
                 command_line: std::env::args().collect(),
+                allow_missing_metrics,
             };
             let outcome = crate::run::apply::apply(&m, &p, &opts)?;
             match &outcome.report {
@@ -84,10 +110,19 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     }
 }
 
-fn validate(files: &[std::path::PathBuf]) -> Result<u8, Error> {
+fn validate(files: &[std::path::PathBuf], check_queries: bool) -> Result<u8, Error> {
     let mut bad = 0;
     for f in files {
         match manifest::load(f) {
+            Ok(m) if check_queries => match check_with_server(&m) {
+                Ok(note) => eprintln!("ok: {} ({note})", f.display()),
+                Err(problems) => {
+                    bad += 1;
+                    for p in problems {
+                        eprintln!("error: {}: {p}", f.display());
+                    }
+                }
+            },
             Ok(_) => eprintln!("ok: {}", f.display()),
             Err(e @ LoadError::Invalid(_)) | Err(e @ LoadError::Io { .. }) => {
                 bad += 1;
@@ -103,6 +138,40 @@ fn validate(files: &[std::path::PathBuf]) -> Result<u8, Error> {
         }
         n => Err(Error::SomeInvalid(n, files.len())),
     }
+}
+
+/// Asks the manifest's Prometheus to evaluate every rendered query once.
+fn check_with_server(m: &manifest::Manifest) -> Result<String, Vec<String>> {
+    let crate::manifest::model::MetricsSource::Prometheus(src) = &m.experiment.metrics.source
+    else {
+        return Ok("no Prometheus source: queries checked offline only".into());
+    };
+    let p = plan::build(m).map_err(|e| vec![e.to_string()])?;
+    let vars = crate::manifest::template::vars_context(&m.experiment.vars);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| vec![e.to_string()])?;
+    rt.block_on(async {
+        let client = crate::metrics::prometheus::Client::new(src, &vars).map_err(|e| vec![e])?;
+        client.ping().await.map_err(|e| vec![e])?;
+        let mut problems = Vec::new();
+        let now = crate::run::record::now();
+        for q in &p.metrics.queries {
+            if let Err(e) = client.query(&q.promql, now).await {
+                problems.push(format!("metrics query `{}`: {e}", q.name));
+            }
+        }
+        if problems.is_empty() {
+            Ok(format!(
+                "{} queries accepted by {}",
+                p.metrics.queries.len(),
+                client.url()
+            ))
+        } else {
+            Err(problems)
+        }
+    })
 }
 
 fn json<T: serde::Serialize>(v: &T) -> String {

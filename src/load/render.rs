@@ -4,7 +4,7 @@ use minijinja::Value as JValue;
 
 use super::failure::Failure;
 use super::scenario::{Body, CompiledRequest, Part, Scenario, method_name};
-use super::target::Target;
+use super::target::{Target, encode_into};
 
 const USER_AGENT: &str = concat!("soy/", env!("CARGO_PKG_VERSION"));
 
@@ -57,9 +57,9 @@ pub fn render_into(
             if !q.is_empty() {
                 q.push('&');
             }
-            encode(k, &mut q, false);
+            encode_into(k, &mut q, false);
             q.push('=');
-            encode(&text(sc, v, ctx)?, &mut q, false);
+            encode_into(&text(sc, v, ctx)?, &mut q, false);
         }
         target
             .path
@@ -78,9 +78,9 @@ pub fn render_into(
                 if !s.is_empty() {
                     s.push('&');
                 }
-                encode(k, &mut s, true);
+                encode_into(k, &mut s, true);
                 s.push('=');
-                encode(&text(sc, v, ctx)?, &mut s, true);
+                encode_into(&text(sc, v, ctx)?, &mut s, true);
             }
             (Some("application/x-www-form-urlencoded"), s.into_bytes())
         }
@@ -143,17 +143,4 @@ fn json(sc: &Scenario, v: &serde_json::Value, ctx: &JValue) -> Result<serde_json
         ),
         other => other.clone(),
     })
-}
-
-/// Percent-encodes for a query string (`form`: spaces as `+`).
-fn encode(s: &str, out: &mut String, form: bool) {
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(b as char)
-            }
-            b' ' if form => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
 }

@@ -105,6 +105,26 @@ pub fn join_path(base: &str, path: &str) -> String {
     format!("{}{}", base.trim_end_matches('/'), path)
 }
 
+/// Percent-encodes a query-string component (`form`: spaces as `+`).
+pub fn encode_into(s: &str, out: &mut String, form: bool) {
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(b as char)
+            }
+            b' ' if form => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+}
+
+/// Percent-encodes a query-string component.
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    encode_into(s, &mut out, false);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

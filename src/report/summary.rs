@@ -73,6 +73,11 @@ pub struct MetricSummary {
     pub series: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub missing: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// Windows `(from, to)` (Unix seconds) without data.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gaps: Vec<(f64, f64)>,
 }
 
 impl LoadSummary {

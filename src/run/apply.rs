@@ -36,6 +36,8 @@ type Samples = Vec<(f64, Vec<procfs::Usage>)>;
 pub struct ApplyOptions {
     pub out: PathBuf,
     pub command_line: Vec<String>,
+    /// Run even when a required metrics source does not answer.
+    pub allow_missing_metrics: bool,
 }
 
 /// How a run ended.
@@ -107,9 +109,39 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
     let mut local: Option<LocalStack> = None;
     let logs_dir = dir.path.join("logs");
 
+    // The metrics source must answer before anything is deployed, when it is required.
+    let mut prometheus = None;
+    let mut metrics_error: Option<String> = None;
+    if let crate::manifest::model::MetricsSource::Prometheus(src) = &exp.metrics.source {
+        let p = phases.begin("metrics-check");
+        let checked = match crate::metrics::prometheus::Client::new(src, &vars) {
+            Ok(c) => c.ping().await.map(|_| c),
+            Err(e) => Err(e),
+        };
+        match checked {
+            Ok(c) => {
+                phases.end(p, PhaseStatus::Ok, None);
+                prometheus = Some(c);
+            }
+            Err(e) if src.required && !opts.allow_missing_metrics => {
+                let e = format!(
+                    "{e}; nothing was deployed and no load was sent (--allow-missing-metrics runs without it)"
+                );
+                phases.end(p, PhaseStatus::Failed, Some(e.clone()));
+                reason = Some(e);
+            }
+            Err(e) => {
+                eprintln!("soy: going on without metrics: {e}");
+                phases.end(p, PhaseStatus::Failed, Some(e.clone()));
+                metrics_error = Some(e);
+            }
+        }
+    }
+
     // Deploy.
     let p = phases.begin("deploy");
     let deployed: Result<(), String> = match &exp.stack {
+        _ if reason.is_some() => Err(reason.clone().unwrap_or_default()),
         Stack::Local(s) => {
             let mut stack = LocalStack {
                 services: Vec::new(),
@@ -267,15 +299,16 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
         &samples.lock().map(|s| s.clone()).unwrap_or_default(),
         &stack_name,
     );
-    for q in &plan.metrics.queries {
-        metrics.push(QueryResult {
-            name: q.name.clone(),
-            promql: Some(q.promql.clone()),
-            unit: q.unit.clone(),
-            series: Vec::new(),
-            missing: Some("not collected: this soy has no metrics source yet (Prometheus and embedded sources land with issues 5 and 7)".into()),
-        });
-    }
+    let window = (load_start.unwrap_or_else(record::now), record::now());
+    let collected = super::collect::queries(
+        prometheus.as_ref(),
+        metrics_error.as_deref(),
+        &plan.metrics,
+        window,
+        &dir,
+    )
+    .await;
+    metrics.extend(collected);
     phases.end(p, PhaseStatus::Ok, None);
 
     // Tear down.
@@ -335,6 +368,8 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
                 name: q.name.clone(),
                 series: q.series.len(),
                 missing: q.missing.clone(),
+                warnings: q.warnings.clone(),
+                gaps: q.gaps.clone(),
             })
             .collect(),
     };
@@ -513,6 +548,8 @@ fn process_series(
             unit: Some("seconds".into()),
             series: cpu,
             missing: None,
+            warnings: Vec::new(),
+            gaps: Vec::new(),
         },
         QueryResult {
             name: "process_cpu_cores".into(),
@@ -520,6 +557,8 @@ fn process_series(
             unit: Some("cores".into()),
             series: cores,
             missing: None,
+            warnings: Vec::new(),
+            gaps: Vec::new(),
         },
         QueryResult {
             name: "container_memory_usage_bytes".into(),
@@ -527,6 +566,8 @@ fn process_series(
             unit: Some("bytes".into()),
             series: series(&|u| u.rss_bytes as f64),
             missing: None,
+            warnings: Vec::new(),
+            gaps: Vec::new(),
         },
     ]
 }

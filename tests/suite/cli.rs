@@ -90,3 +90,27 @@ fn tempdir() -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
 }
+
+#[test]
+fn grafana_dashboard_has_a_panel_per_query_and_variables() {
+    let (out, _) = soy(&["grafana", "experiments/envoy-baseline.yaml"], LIMIT);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let panels = d["panels"].as_array().expect("panels");
+    assert_eq!(panels.len(), 18, "one panel per manifest query");
+    let vars: Vec<&str> = d["templating"]["list"]
+        .as_array()
+        .expect("vars")
+        .iter()
+        .filter_map(|v| v["name"].as_str())
+        .collect();
+    assert_eq!(vars, ["datasource", "stack", "service", "cluster"]);
+    let cpu = panels[0]["targets"][0]["expr"].as_str().expect("expr");
+    assert!(cpu.contains(r#"=~"${stack}_${service}.*""#), "{cpu}");
+    assert!(
+        d["templating"]["list"][2]["query"]
+            .as_str()
+            .expect("services")
+            .contains("ms-exercise")
+    );
+}

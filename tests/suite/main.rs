@@ -5,6 +5,7 @@ mod cli;
 mod examples;
 mod invalid_manifests;
 mod loadgen;
+mod prometheus;
 mod schema_drift;
 mod server;
 

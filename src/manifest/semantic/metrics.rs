@@ -156,6 +156,14 @@ pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment, info: Option<&StackIn
             match expand(q, &cx) {
                 Ok(resolved) => {
                     for r in resolved {
+                        if let Err(e) = promql_parser::parser::parse(&r.promql) {
+                            c.value(
+                                &at,
+                                format!("PromQL syntax error in `{}`: {}", r.name, e.trim()),
+                            )
+                            .help = Some(format!("the rendered query is: {}", r.promql));
+                            continue;
+                        }
                         for re in label_regexes(&r.promql) {
                             // Prometheus anchors label regexes: `^(?:re)$`.
                             if let Some(why) = super::regex_problem(&format!("^(?:{re})$")) {

@@ -1,0 +1,351 @@
+//! A Prometheus HTTP API client: `/api/v1/query_range` and `/api/v1/query`, with bearer or
+//! basic auth from `${env:…}`, extra headers, a timeout, and retries with backoff for 5xx
+//! answers and timeouts. A query Prometheus rejects is an error quoting the PromQL and
+//! Prometheus' own message; warnings are kept.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::analysis::series::Series;
+use crate::load::http1::{self, Want};
+use crate::load::target::Target;
+use crate::manifest::env;
+use crate::manifest::model::PrometheusSource;
+
+/// Attempts per query (the first plus retries).
+const ATTEMPTS: u32 = 3;
+
+/// A configured client.
+pub struct Client {
+    base: Target,
+    headers: Vec<(String, String)>,
+    timeout: Duration,
+    tls: Arc<rustls::ClientConfig>,
+    /// Pause before the first retry; doubled each time.
+    pub backoff: Duration,
+}
+
+/// What a query returned.
+#[derive(Debug, Clone, Default)]
+pub struct Answer {
+    pub series: Vec<Series>,
+    pub warnings: Vec<String>,
+    /// The API's answer as it came (stored with the run).
+    pub raw: Value,
+}
+
+impl Client {
+    /// Builds a client; `${env:…}` in credentials and headers are resolved here, at use.
+    pub fn new(
+        src: &PrometheusSource,
+        vars: &BTreeMap<String, minijinja::Value>,
+    ) -> Result<Client, String> {
+        let url = crate::manifest::template::render(&src.url, vars)?;
+        let base = Target::parse(&url).map_err(|e| format!("metrics.source.url: {e}"))?;
+        let mut headers = Vec::new();
+        if let Some(t) = &src.bearer_token {
+            headers.push((
+                "Authorization".into(),
+                format!("Bearer {}", env::resolve_from_process(t)?),
+            ));
+        }
+        if let Some(b) = &src.basic_auth {
+            let user = env::resolve_from_process(&b.username)?;
+            let pass = env::resolve_from_process(&b.password)?;
+            headers.push((
+                "Authorization".into(),
+                format!("Basic {}", base64(format!("{user}:{pass}").as_bytes())),
+            ));
+        }
+        for (k, v) in &src.headers {
+            headers.push((k.clone(), env::resolve_from_process(v)?));
+        }
+        Ok(Client {
+            base,
+            headers,
+            timeout: src.timeout.0,
+            tls: crate::load::tls::client_config(false, None)?,
+            backoff: Duration::from_millis(500),
+        })
+    }
+
+    /// The server's base URL.
+    pub fn url(&self) -> String {
+        self.base.to_string()
+    }
+
+    /// Checks that the server answers (`/api/v1/status/buildinfo`).
+    pub async fn ping(&self) -> Result<String, String> {
+        let body = self.get("/api/v1/status/buildinfo", &[]).await?;
+        Ok(body
+            .pointer("/data/version")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown")
+            .to_string())
+    }
+
+    /// A range query over `[start, end]` (Unix seconds).
+    pub async fn query_range(
+        &self,
+        promql: &str,
+        start: f64,
+        end: f64,
+        step: Duration,
+    ) -> Result<Answer, String> {
+        let step = format!("{}", step.as_secs_f64());
+        let (s, e) = (format!("{start:.3}"), format!("{end:.3}"));
+        let body = self
+            .get(
+                "/api/v1/query_range",
+                &[
+                    ("query", promql),
+                    ("start", &s),
+                    ("end", &e),
+                    ("step", &step),
+                ],
+            )
+            .await
+            .map_err(|e| format!("query `{promql}`: {e}"))?;
+        parse_answer(&body).map_err(|e| format!("query `{promql}`: {e}"))
+    }
+
+    /// An instant query at `time` (Unix seconds).
+    pub async fn query(&self, promql: &str, time: f64) -> Result<Answer, String> {
+        let t = format!("{time:.3}");
+        let body = self
+            .get("/api/v1/query", &[("query", promql), ("time", &t)])
+            .await
+            .map_err(|e| format!("query `{promql}`: {e}"))?;
+        parse_answer(&body).map_err(|e| format!("query `{promql}`: {e}"))
+    }
+
+    async fn get(&self, path: &str, params: &[(&str, &str)]) -> Result<Value, String> {
+        let mut target = self.base.clone();
+        target.path = crate::load::target::join_path(&self.base.path, path);
+        if !params.is_empty() {
+            let q: Vec<String> = params
+                .iter()
+                .map(|(k, v)| format!("{k}={}", crate::load::target::encode(v)))
+                .collect();
+            target.path = format!("{}?{}", target.path, q.join("&"));
+        }
+        let mut req = format!(
+            "GET {} HTTP/1.1\r\nHost: {}\r\nAccept: application/json\r\nUser-Agent: soy/{}\r\nConnection: close\r\n",
+            target.path,
+            target.authority,
+            env!("CARGO_PKG_VERSION")
+        );
+        for (k, v) in &self.headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        let mut pause = self.backoff;
+        let mut last = String::new();
+        for attempt in 1..=ATTEMPTS {
+            let once = async {
+                let mut conn = http1::connect(&target, &self.tls)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                conn.exchange(
+                    req.as_bytes(),
+                    false,
+                    Want {
+                        body: true,
+                        headers: false,
+                    },
+                )
+                .await
+                .map_err(|e| e.to_string())
+            };
+            let outcome = match tokio::time::timeout(self.timeout, once).await {
+                Err(_) => Err((
+                    true,
+                    format!(
+                        "no answer within {}",
+                        crate::manifest::duration::Duration(self.timeout)
+                    ),
+                )),
+                Ok(Err(e)) => Err((
+                    true,
+                    format!("cannot reach Prometheus at {}: {e}", self.base),
+                )),
+                Ok(Ok(resp)) => {
+                    let body: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
+                    match resp.status {
+                        200 => Ok(body),
+                        s if s >= 500 => Err((
+                            true,
+                            format!("Prometheus answered {s}: {}", prom_error(&body)),
+                        )),
+                        s => Err((
+                            false,
+                            format!("Prometheus rejected it ({s}): {}", prom_error(&body)),
+                        )),
+                    }
+                }
+            };
+            match outcome {
+                Ok(v) => return Ok(v),
+                Err((retry, e)) => {
+                    last = e;
+                    if !retry || attempt == ATTEMPTS {
+                        break;
+                    }
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                }
+            }
+        }
+        Err(last)
+    }
+}
+
+fn prom_error(body: &Value) -> String {
+    match (
+        body.get("errorType").and_then(Value::as_str),
+        body.get("error").and_then(Value::as_str),
+    ) {
+        (Some(t), Some(e)) => format!("{t}: {e}"),
+        (None, Some(e)) => e.to_string(),
+        _ => "no error message".into(),
+    }
+}
+
+/// Parses a successful API answer (matrix, vector or scalar) into series.
+pub fn parse_answer(body: &Value) -> Result<Answer, String> {
+    if body.get("status").and_then(Value::as_str) != Some("success") {
+        return Err(prom_error(body));
+    }
+    let warnings = body
+        .get("warnings")
+        .and_then(Value::as_array)
+        .map(|w| {
+            w.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let data = body.get("data").ok_or("the answer has no data")?;
+    let point = |p: &Value| -> Option<(f64, f64)> {
+        let t = p.get(0)?.as_f64()?;
+        let v = p.get(1)?.as_str()?;
+        let v = match v {
+            "NaN" => f64::NAN,
+            "+Inf" => f64::INFINITY,
+            "-Inf" => f64::NEG_INFINITY,
+            other => other.parse().ok()?,
+        };
+        Some((t, v))
+    };
+    let series = match data.get("resultType").and_then(Value::as_str) {
+        Some("matrix") | Some("vector") => data
+            .get("result")
+            .and_then(Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .map(|s| Series {
+                        labels: s
+                            .get("metric")
+                            .and_then(Value::as_object)
+                            .map(|m| {
+                                m.iter()
+                                    .map(|(k, v)| {
+                                        (k.clone(), v.as_str().unwrap_or_default().to_string())
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                        points: match s.get("values").and_then(Value::as_array) {
+                            Some(vs) => vs.iter().filter_map(point).collect(),
+                            None => s.get("value").and_then(point).into_iter().collect(),
+                        },
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        Some("scalar") => data
+            .get("result")
+            .and_then(point)
+            .map(|p| {
+                vec![Series {
+                    labels: BTreeMap::new(),
+                    points: vec![p],
+                }]
+            })
+            .unwrap_or_default(),
+        other => return Err(format!("unexpected result type {other:?}")),
+    };
+    Ok(Answer {
+        series,
+        warnings,
+        raw: body.clone(),
+    })
+}
+
+/// Time ranges longer than 1.5 steps with no point in a series: where data is missing.
+pub fn gaps(points: &[(f64, f64)], start: f64, end: f64, step: f64) -> Vec<(f64, f64)> {
+    let mut out = Vec::new();
+    let mut prev = start - step;
+    for (t, _) in points
+        .iter()
+        .copied()
+        .chain(std::iter::once((end + step, 0.0)))
+    {
+        if t - prev > 1.5 * step {
+            out.push((prev + step, t - step));
+        }
+        prev = t;
+    }
+    out
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::new();
+    for c in bytes.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                s.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                s.push('=');
+            }
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_matrices_vectors_and_errors() {
+        let m = serde_json::json!({"status": "success", "warnings": ["w1"], "data": {"resultType": "matrix", "result": [
+            {"metric": {"job": "gw"}, "values": [[10, "1.5"], [15, "NaN"]]}]}});
+        let a = parse_answer(&m).unwrap();
+        assert_eq!(a.warnings, vec!["w1"]);
+        assert_eq!(a.series[0].labels["job"], "gw");
+        assert_eq!(a.series[0].points[0], (10.0, 1.5));
+        assert!(a.series[0].points[1].1.is_nan());
+        let e =
+            serde_json::json!({"status": "error", "errorType": "bad_data", "error": "parse error"});
+        assert_eq!(parse_answer(&e).unwrap_err(), "bad_data: parse error");
+    }
+
+    #[test]
+    fn gaps_and_base64() {
+        let pts = [(0.0, 1.0), (5.0, 1.0), (25.0, 1.0), (30.0, 1.0)];
+        assert_eq!(gaps(&pts, 0.0, 30.0, 5.0), vec![(10.0, 20.0)]);
+        assert_eq!(gaps(&pts[..2], 0.0, 15.0, 5.0), vec![(10.0, 15.0)]);
+        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
+        assert_eq!(base64(b"ab"), "YWI=");
+    }
+}
