@@ -156,23 +156,28 @@ pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment, info: Option<&StackIn
             match expand(q, &cx) {
                 Ok(resolved) => {
                     for r in resolved {
-                        if let Err(e) = promql_parser::parser::parse(&r.promql) {
-                            c.value(
-                                &at,
-                                format!("PromQL syntax error in `{}`: {}", r.name, e.trim()),
-                            )
-                            .help = Some(format!("the rendered query is: {}", r.promql));
-                            continue;
-                        }
+                        // Label regexes first: their message is more precise than the parser's.
+                        let mut bad_regex = false;
                         for re in label_regexes(&r.promql) {
                             // Prometheus anchors label regexes: `^(?:re)$`.
                             if let Some(why) = super::regex_problem(&format!("^(?:{re})$")) {
+                                bad_regex = true;
                                 c.value(
                                     &at,
                                     format!("label matcher regex `{re}` does not compile: {why}"),
                                 )
                                 .help = Some(format!("in the rendered query of `{}`", r.name));
                             }
+                        }
+                        if bad_regex {
+                            continue;
+                        }
+                        if let Err(e) = promql_parser::parser::parse(&r.promql) {
+                            c.value(
+                                &at,
+                                format!("PromQL syntax error in `{}`: {}", r.name, e.trim()),
+                            )
+                            .help = Some(format!("the rendered query is: {}", r.promql));
                         }
                     }
                 }
