@@ -71,6 +71,15 @@ pub enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Remove a swarm stack a crashed run left behind (only objects in its namespace).
+    Down {
+        /// A manifest with `stack.driver: swarm`.
+        #[arg(required_unless_present = "stack")]
+        file: Option<PathBuf>,
+        /// The stack name, instead of a manifest.
+        #[arg(long)]
+        stack: Option<String>,
+    },
     /// List the built-in PromQL presets.
     Presets,
     /// Print soy's version and the manifest version it reads.

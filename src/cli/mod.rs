@@ -72,6 +72,29 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
             Ok(outcome.exit_code)
         }
         Command::Load(args) => load::run(&args),
+        Command::Down { file, stack } => {
+            let name = match (stack, file) {
+                (Some(s), _) => s,
+                (None, Some(f)) => {
+                    let m = manifest::load(&f)?;
+                    plan::build(&m)?.stack.info.name
+                }
+                (None, None) => return Err(Error::Usage("give a manifest or --stack NAME".into())),
+            };
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| Error::Runtime(e.to_string()))?;
+            rt.block_on(async {
+                let sw = crate::stack::swarm::Swarm::connect()
+                    .await
+                    .map_err(Error::Runtime)?;
+                sw.remove(&name, std::time::Duration::from_secs(120))
+                    .await
+                    .map_err(Error::Runtime)
+            })?;
+            out_line(&format!("removed stack {name}"))
+        }
         Command::Report {
             run_dir,
             format,

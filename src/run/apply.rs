@@ -29,6 +29,9 @@ use crate::report::summary::{LoadSummary, MetricSummary, Summary};
 use crate::stack::local::{self, LocalStack};
 use crate::stack::{procfs, ready};
 
+/// Swarm replica counts: when, and each service's.
+type ReplicaSamples = Vec<(f64, Vec<crate::stack::swarm::Replicas>)>;
+
 /// `/proc` samples: when, and each service's usage.
 type Samples = Vec<(f64, Vec<procfs::Usage>)>;
 
@@ -107,6 +110,7 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
     let mut reason: Option<String> = None;
     let vars = template::vars_context(&exp.vars);
     let mut local: Option<LocalStack> = None;
+    let mut swarm: Option<crate::stack::swarm::Swarm> = None;
     let logs_dir = dir.path.join("logs");
 
     // The metrics source must answer before anything is deployed, when it is required.
@@ -177,8 +181,13 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
             result
         }
         Stack::External(_) => Ok(()),
-        Stack::Swarm(_) => {
-            Err("the swarm driver is not built yet (Docker Swarm stacks land with issue 6)".into())
+        Stack::Swarm(s) => {
+            let deployed = interruptible(&stop_rx, deploy_swarm(s, &m.dir, &plan.stack.info.name))
+                .await
+                .and_then(|r| r);
+            deployed.map(|sw| {
+                swarm = Some(sw);
+            })
         }
     };
     phases.end(p, status_of(&deployed, &stop_rx), deployed.clone().err());
@@ -216,6 +225,25 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
     // Load, with process sampling and crash watching.
     let samples: Arc<Mutex<Samples>> = Arc::default();
     let groups: Vec<(String, i32)> = local.as_ref().map_or_else(Vec::new, LocalStack::groups);
+    let replica_samples: Arc<Mutex<ReplicaSamples>> = Arc::default();
+    let replica_sampler = swarm.clone().map(|sw| {
+        let (out, stack, step) = (
+            replica_samples.clone(),
+            plan.stack.info.name.clone(),
+            plan.metrics.step.0.max(Duration::from_secs(1)),
+        );
+        tokio::spawn(async move {
+            let mut iv = tokio::time::interval(step);
+            loop {
+                iv.tick().await;
+                if let Ok(r) = sw.replicas(&stack).await {
+                    if let Ok(mut o) = out.lock() {
+                        o.push((record::now(), r));
+                    }
+                }
+            }
+        })
+    });
     let sampler = {
         let (samples, groups, tx) = (samples.clone(), groups.clone(), stop_tx.clone());
         let step = plan.metrics.step.0.max(Duration::from_secs(1));
@@ -290,6 +318,9 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
         }
     }
     sampler.abort();
+    if let Some(r) = replica_sampler {
+        r.abort();
+    }
 
     // Collect.
     let p = phases.begin("collect");
@@ -299,6 +330,11 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
         &samples.lock().map(|s| s.clone()).unwrap_or_default(),
         &stack_name,
     );
+    if let Ok(samples) = replica_samples.lock() {
+        if !samples.is_empty() {
+            metrics.push(replica_series(&samples));
+        }
+    }
     let window = (load_start.unwrap_or_else(record::now), record::now());
     let collected = super::collect::queries(
         prometheus.as_ref(),
@@ -336,6 +372,32 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
         } else {
             stack.stop();
             phases.end(p, PhaseStatus::Ok, None);
+        }
+    }
+
+    if let Some(sw) = swarm.take() {
+        let p = phases.begin("teardown");
+        let keep =
+            teardown == Teardown::Never || (teardown == Teardown::OnSuccess && reason.is_some());
+        if keep {
+            eprintln!(
+                "soy: leaving stack {} running (teardown: {teardown:?}); `soy down --stack {}` removes it",
+                plan.stack.info.name, plan.stack.info.name
+            );
+            phases.end(p, PhaseStatus::Skipped, None);
+        } else {
+            let r = sw
+                .remove(&plan.stack.info.name, Duration::from_secs(120))
+                .await;
+            phases.end(
+                p,
+                if r.is_ok() {
+                    PhaseStatus::Ok
+                } else {
+                    PhaseStatus::Failed
+                },
+                r.err(),
+            );
         }
     }
 
@@ -468,6 +530,64 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
         },
         run_dir: dir.path.clone(),
         report,
+    }
+}
+
+/// Translates the Compose file, connects to the engine, deploys, and waits for convergence.
+async fn deploy_swarm(
+    s: &crate::manifest::model::SwarmStack,
+    dir: &std::path::Path,
+    stack: &str,
+) -> Result<crate::stack::swarm::Swarm, String> {
+    use crate::stack::{swarm::Swarm, swarm_spec};
+    let path = dir.join(&s.file);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let (doc, _) = crate::manifest::yaml::parse(&text)
+        .map_err(|e| format!("{}:{}: {}", path.display(), e.pos.line, e.message))?;
+    let overrides = swarm_spec::Overrides {
+        replicas: s.replicas.clone(),
+        env: s.env.clone(),
+    };
+    let spec = swarm_spec::translate(&doc, stack, &overrides)
+        .map_err(|e| format!("{}: {}", path.display(), e.join("; ")))?;
+    Swarm::check_ingress(&spec)?;
+    let sw = Swarm::connect().await?;
+    if let Err(e) = sw.deploy(&spec).await {
+        let _ = sw.remove(stack, Duration::from_secs(60)).await;
+        return Err(e);
+    }
+    if let Err(e) = sw.converge(stack, s.ready.timeout.0).await {
+        let _ = sw.remove(stack, Duration::from_secs(60)).await;
+        return Err(e);
+    }
+    Ok(sw)
+}
+
+/// Running replicas per service over time.
+fn replica_series(samples: &ReplicaSamples) -> QueryResult {
+    let mut by: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    for (t, reps) in samples {
+        for r in reps {
+            by.entry(r.service.clone())
+                .or_default()
+                .push((*t, r.running as f64));
+        }
+    }
+    QueryResult {
+        name: "swarm_replicas".into(),
+        promql: None,
+        unit: Some("replicas".into()),
+        series: by
+            .into_iter()
+            .map(|(svc, points)| Series {
+                labels: BTreeMap::from([("service".to_string(), svc)]),
+                points,
+            })
+            .collect(),
+        missing: None,
+        warnings: Vec::new(),
+        gaps: Vec::new(),
     }
 }
 

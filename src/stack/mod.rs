@@ -4,6 +4,8 @@ pub mod compose;
 pub mod local;
 pub mod procfs;
 pub mod ready;
+pub mod swarm;
+pub mod swarm_spec;
 
 use std::path::Path;
 

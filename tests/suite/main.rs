@@ -8,6 +8,7 @@ mod loadgen;
 mod prometheus;
 mod schema_drift;
 mod server;
+mod swarm;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

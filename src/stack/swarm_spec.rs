@@ -1,0 +1,527 @@
+//! A Compose file translated into Docker Engine API objects for a swarm stack, as
+//! `docker stack deploy` would create them: networks `<stack>_<name>` (overlay, attachable),
+//! services `<stack>_<service>` with the short service name as network alias, everything
+//! labelled `com.docker.stack.namespace=<stack>`. Pure: JSON in, JSON out. Every Compose key
+//! this translation does not support is an error naming it, never dropped.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+
+/// The namespace label `docker stack deploy` puts on everything it creates.
+pub const NAMESPACE: &str = "com.docker.stack.namespace";
+
+/// The API objects of one stack.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StackSpec {
+    /// `NetworkCreateRequest` bodies.
+    pub networks: Vec<Value>,
+    /// `ServiceSpec` bodies.
+    pub services: Vec<Value>,
+}
+
+/// Per-service overrides from the manifest.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub replicas: BTreeMap<String, u32>,
+    pub env: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+const TOP: &[&str] = &[
+    "version", "services", "networks", "volumes", "configs", "secrets", "name",
+];
+const SERVICE: &[&str] = &[
+    "image",
+    "command",
+    "entrypoint",
+    "environment",
+    "ports",
+    "networks",
+    "deploy",
+    "labels",
+    "healthcheck",
+    "working_dir",
+    "user",
+    "hostname",
+    "stop_grace_period",
+];
+const DEPLOY: &[&str] = &[
+    "replicas",
+    "mode",
+    "endpoint_mode",
+    "resources",
+    "placement",
+    "restart_policy",
+    "labels",
+    "update_config",
+];
+
+/// Translates a Compose document; collects every problem.
+pub fn translate(doc: &Value, stack: &str, o: &Overrides) -> Result<StackSpec, Vec<String>> {
+    let mut errs = Vec::new();
+    let Some(top) = doc.as_object() else {
+        return Err(vec!["the stack file is not a mapping".into()]);
+    };
+    unknown(top, TOP, "", &mut errs);
+    for key in ["configs", "secrets", "volumes"] {
+        if top
+            .get(key)
+            .and_then(Value::as_object)
+            .is_some_and(|m| !m.is_empty())
+        {
+            errs.push(format!(
+                "`{key}` is not supported by soy's swarm driver yet"
+            ));
+        }
+    }
+    let mut networks: BTreeMap<String, Value> = BTreeMap::new();
+    for (name, def) in top
+        .get("networks")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        let def = def.as_object().cloned().unwrap_or_default();
+        unknown(
+            &def,
+            &["driver", "attachable", "labels", "external", "name"],
+            &format!("networks.{name}."),
+            &mut errs,
+        );
+        if def.get("external").and_then(Value::as_bool) == Some(true) {
+            continue;
+        }
+        let driver = def
+            .get("driver")
+            .and_then(Value::as_str)
+            .unwrap_or("overlay");
+        networks.insert(
+            name.clone(),
+            json!({"Name": format!("{stack}_{name}"), "Driver": driver, "Attachable": def.get("attachable").and_then(Value::as_bool).unwrap_or(true), "Labels": {NAMESPACE: stack}}),
+        );
+    }
+    let mut services = Vec::new();
+    let Some(svcs) = top.get("services").and_then(Value::as_object) else {
+        errs.push("the stack file has no `services`".into());
+        return Err(errs);
+    };
+    let mut uses_default = false;
+    for (name, def) in svcs {
+        let at = format!("services.{name}.");
+        let Some(s) = def.as_object() else {
+            errs.push(format!("`services.{name}` is not a mapping"));
+            continue;
+        };
+        unknown(s, SERVICE, &at, &mut errs);
+        let Some(image) = s.get("image").and_then(Value::as_str) else {
+            errs.push(format!("`{at}image` is missing: soy deploys prebuilt images (scripts/build-images builds the demo ones)"));
+            continue;
+        };
+        let mut container = Map::new();
+        container.insert("Image".into(), json!(image));
+        container.insert("Labels".into(), json!({NAMESPACE: stack}));
+        if let Some(c) = s.get("entrypoint") {
+            container.insert("Command".into(), json!(words(c)));
+        }
+        if let Some(c) = s.get("command") {
+            container.insert("Args".into(), json!(words(c)));
+        }
+        let mut env = environment(s.get("environment"));
+        env.extend(o.env.get(name).cloned().unwrap_or_default());
+        if !env.is_empty() {
+            container.insert(
+                "Env".into(),
+                json!(
+                    env.iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                ),
+            );
+        }
+        for (k, api) in [
+            ("working_dir", "Dir"),
+            ("user", "User"),
+            ("hostname", "Hostname"),
+        ] {
+            if let Some(v) = s.get(k).and_then(Value::as_str) {
+                container.insert(api.into(), json!(v));
+            }
+        }
+        if let Some(h) = s.get("healthcheck").and_then(Value::as_object) {
+            unknown(
+                h,
+                &["test", "interval", "timeout", "retries", "start_period"],
+                &format!("{at}healthcheck."),
+                &mut errs,
+            );
+            let mut hc = Map::new();
+            if let Some(t) = h.get("test") {
+                hc.insert(
+                    "Test".into(),
+                    match t {
+                        Value::String(cmd) => json!(["CMD-SHELL", cmd]),
+                        other => other.clone(),
+                    },
+                );
+            }
+            for (k, api) in [
+                ("interval", "Interval"),
+                ("timeout", "Timeout"),
+                ("start_period", "StartPeriod"),
+            ] {
+                if let Some(d) = h.get(k).and_then(Value::as_str) {
+                    match crate::manifest::duration::parse(d) {
+                        Ok(d) => {
+                            hc.insert(api.into(), json!(d.0.as_nanos() as u64));
+                        }
+                        Err(e) => errs.push(format!("`{at}healthcheck.{k}`: {e}")),
+                    }
+                }
+            }
+            if let Some(r) = h.get("retries").and_then(Value::as_u64) {
+                hc.insert("Retries".into(), json!(r));
+            }
+            container.insert("HealthCheck".into(), Value::Object(hc));
+        }
+        let mut task = Map::new();
+        task.insert("ContainerSpec".into(), Value::Object(container));
+        // Networks, with the short service name as alias.
+        let mut attach = Vec::new();
+        match s.get("networks") {
+            None => {
+                uses_default = true;
+                attach.push(json!({"Target": format!("{stack}_default"), "Aliases": [name]}));
+            }
+            Some(Value::Array(list)) => {
+                for n in list.iter().filter_map(Value::as_str) {
+                    attach.push(
+                        json!({"Target": network_name(&networks, stack, n), "Aliases": [name]}),
+                    );
+                    if !networks.contains_key(n) {
+                        errs.push(format!(
+                            "`{at}networks`: `{n}` is not declared under top-level `networks`"
+                        ));
+                    }
+                }
+            }
+            Some(Value::Object(map)) => {
+                for (n, cfg) in map {
+                    let mut aliases = vec![json!(name)];
+                    aliases.extend(
+                        cfg.get("aliases")
+                            .and_then(Value::as_array)
+                            .cloned()
+                            .unwrap_or_default(),
+                    );
+                    attach.push(
+                        json!({"Target": network_name(&networks, stack, n), "Aliases": aliases}),
+                    );
+                    if !networks.contains_key(n) {
+                        errs.push(format!(
+                            "`{at}networks`: `{n}` is not declared under top-level `networks`"
+                        ));
+                    }
+                }
+            }
+            Some(_) => errs.push(format!("`{at}networks` must be a list or a mapping")),
+        }
+        task.insert("Networks".into(), json!(attach));
+        let deploy = s
+            .get("deploy")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        unknown(&deploy, DEPLOY, &format!("{at}deploy."), &mut errs);
+        if let Some(r) = deploy.get("resources").and_then(Value::as_object) {
+            let mut res = Map::new();
+            for (k, api) in [("limits", "Limits"), ("reservations", "Reservations")] {
+                if let Some(l) = r.get(k).and_then(Value::as_object) {
+                    let mut m = Map::new();
+                    if let Some(c) = l.get("cpus").and_then(|v| {
+                        v.as_str()
+                            .map(str::to_string)
+                            .or_else(|| v.as_f64().map(|f| f.to_string()))
+                    }) {
+                        match c.parse::<f64>() {
+                            Ok(c) => {
+                                m.insert("NanoCPUs".into(), json!((c * 1e9) as u64));
+                            }
+                            Err(_) => errs.push(format!(
+                                "`{at}deploy.resources.{k}.cpus`: `{c}` is not a number"
+                            )),
+                        }
+                    }
+                    if let Some(mem) = l.get("memory").and_then(Value::as_str) {
+                        match bytes(mem) {
+                            Some(b) => {
+                                m.insert("MemoryBytes".into(), json!(b));
+                            }
+                            None => errs.push(format!("`{at}deploy.resources.{k}.memory`: `{mem}` is not a size like `256M`")),
+                        }
+                    }
+                    res.insert(api.into(), Value::Object(m));
+                }
+            }
+            task.insert("Resources".into(), Value::Object(res));
+        }
+        if let Some(p) = deploy.get("placement").and_then(Value::as_object) {
+            task.insert(
+                "Placement".into(),
+                json!({"Constraints": p.get("constraints").cloned().unwrap_or(json!([]))}),
+            );
+        }
+        if let Some(rp) = deploy.get("restart_policy").and_then(Value::as_object) {
+            let mut m = Map::new();
+            if let Some(c) = rp.get("condition").and_then(Value::as_str) {
+                m.insert("Condition".into(), json!(c));
+            }
+            if let Some(d) = rp
+                .get("delay")
+                .and_then(Value::as_str)
+                .and_then(|d| crate::manifest::duration::parse(d).ok())
+            {
+                m.insert("Delay".into(), json!(d.0.as_nanos() as u64));
+            }
+            if let Some(n) = rp.get("max_attempts").and_then(Value::as_u64) {
+                m.insert("MaxAttempts".into(), json!(n));
+            }
+            task.insert("RestartPolicy".into(), Value::Object(m));
+        }
+        let mode = match deploy.get("mode").and_then(Value::as_str) {
+            Some("global") => json!({"Global": {}}),
+            Some("replicated") | None => {
+                let n = o
+                    .replicas
+                    .get(name)
+                    .copied()
+                    .map(u64::from)
+                    .or_else(|| deploy.get("replicas").and_then(Value::as_u64))
+                    .unwrap_or(1);
+                json!({"Replicated": {"Replicas": n}})
+            }
+            Some(other) => {
+                errs.push(format!(
+                    "`{at}deploy.mode`: `{other}` is not `replicated` or `global`"
+                ));
+                continue;
+            }
+        };
+        let mut labels = Map::new();
+        labels.insert(NAMESPACE.into(), json!(stack));
+        labels.insert("com.docker.stack.image".into(), json!(image));
+        for (k, v) in label_map(deploy.get("labels")) {
+            labels.insert(k, json!(v));
+        }
+        let mut spec = json!({
+            "Name": format!("{stack}_{name}"),
+            "Labels": labels,
+            "TaskTemplate": task,
+            "Mode": mode,
+        });
+        let ports = ports(s.get("ports"), &at, &mut errs);
+        let endpoint_mode = deploy
+            .get("endpoint_mode")
+            .and_then(Value::as_str)
+            .unwrap_or("vip");
+        if !matches!(endpoint_mode, "vip" | "dnsrr") {
+            errs.push(format!(
+                "`{at}deploy.endpoint_mode`: `{endpoint_mode}` is not `vip` or `dnsrr`"
+            ));
+        }
+        spec["EndpointSpec"] = json!({"Mode": endpoint_mode, "Ports": ports});
+        services.push(spec);
+    }
+    if uses_default {
+        networks.insert("default".into(), json!({"Name": format!("{stack}_default"), "Driver": "overlay", "Attachable": true, "Labels": {NAMESPACE: stack}}));
+    }
+    for k in o.replicas.keys().chain(o.env.keys()) {
+        if !svcs.contains_key(k) {
+            errs.push(format!(
+                "override for `{k}`: the stack file has no such service"
+            ));
+        }
+    }
+    if errs.is_empty() {
+        Ok(StackSpec {
+            networks: networks.into_values().collect(),
+            services,
+        })
+    } else {
+        Err(errs)
+    }
+}
+
+fn network_name(networks: &BTreeMap<String, Value>, stack: &str, n: &str) -> String {
+    networks
+        .get(n)
+        .and_then(|v| v["Name"].as_str().map(str::to_string))
+        .unwrap_or_else(|| format!("{stack}_{n}"))
+}
+
+fn unknown(map: &Map<String, Value>, allowed: &[&str], at: &str, errs: &mut Vec<String>) {
+    for k in map.keys() {
+        if !allowed.contains(&k.as_str()) {
+            errs.push(format!("`{at}{k}` is not supported by soy's swarm driver"));
+        }
+    }
+}
+
+fn words(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => s.split_whitespace().map(str::to_string).collect(),
+        Value::Array(a) => a
+            .iter()
+            .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn environment(v: Option<&Value>) -> BTreeMap<String, String> {
+    match v {
+        Some(Value::Object(m)) => m
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.as_str().map_or_else(|| v.to_string(), str::to_string),
+                )
+            })
+            .collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|s| match s.split_once('=') {
+                Some((k, v)) => (k.to_string(), v.to_string()),
+                None => (s.to_string(), String::new()),
+            })
+            .collect(),
+        _ => BTreeMap::new(),
+    }
+}
+
+fn label_map(v: Option<&Value>) -> BTreeMap<String, String> {
+    environment(v)
+}
+
+fn ports(v: Option<&Value>, at: &str, errs: &mut Vec<String>) -> Vec<Value> {
+    let mut out = Vec::new();
+    for p in v.and_then(Value::as_array).into_iter().flatten() {
+        match p {
+            Value::Object(m) => {
+                let target = m.get("target").and_then(Value::as_u64);
+                let Some(target) = target else {
+                    errs.push(format!("`{at}ports`: a port needs `target`"));
+                    continue;
+                };
+                let mut port = json!({"Protocol": m.get("protocol").and_then(Value::as_str).unwrap_or("tcp"), "TargetPort": target, "PublishMode": m.get("mode").and_then(Value::as_str).unwrap_or("ingress")});
+                if let Some(pubd) = m.get("published").and_then(|v| {
+                    v.as_u64()
+                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                }) {
+                    port["PublishedPort"] = json!(pubd);
+                }
+                out.push(port);
+            }
+            Value::String(_) | Value::Number(_) => {
+                let s = p.as_str().map_or_else(|| p.to_string(), str::to_string);
+                let (spec, proto) = s.split_once('/').unwrap_or((&s, "tcp"));
+                let parts: Vec<&str> = spec.split(':').collect();
+                let parsed = match parts.as_slice() {
+                    [t] => t.parse::<u64>().ok().map(|t| (None, t)),
+                    [p, t] => p
+                        .parse::<u64>()
+                        .ok()
+                        .zip(t.parse::<u64>().ok())
+                        .map(|(p, t)| (Some(p), t)),
+                    _ => None,
+                };
+                match parsed {
+                    Some((published, target)) => {
+                        let mut port = json!({"Protocol": proto, "TargetPort": target, "PublishMode": "ingress"});
+                        if let Some(p) = published {
+                            port["PublishedPort"] = json!(p);
+                        }
+                        out.push(port);
+                    }
+                    None => errs.push(format!("`{at}ports`: `{s}` is not `PUBLISHED:TARGET`")),
+                }
+            }
+            _ => errs.push(format!("`{at}ports`: unexpected entry {p}")),
+        }
+    }
+    out
+}
+
+/// `256M`, `1G`, `512k`, `1024` to bytes.
+fn bytes(s: &str) -> Option<u64> {
+    let s = s.trim().to_ascii_lowercase();
+    let s = s.trim_end_matches('b');
+    let (num, mult) = match s.chars().last()? {
+        'k' => (&s[..s.len() - 1], 1u64 << 10),
+        'm' => (&s[..s.len() - 1], 1 << 20),
+        'g' => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    num.parse::<f64>().ok().map(|n| (n * mult as f64) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(y: &str) -> Value {
+        crate::manifest::yaml::parse(y).unwrap().0
+    }
+
+    #[test]
+    fn translates_like_docker_stack_deploy() {
+        let d = doc(
+            "services:\n  gw:\n    image: soy-demo:latest\n    command: [demo-service, gateway]\n    environment: {A: '1'}\n    ports: [{target: 8080, published: 18080, mode: host}]\n    networks: [backend]\n    deploy: {replicas: 2, resources: {limits: {cpus: '0.5', memory: 64M}}}\n  db:\n    image: pg\n    ports: ['5432:5432']\nnetworks:\n  backend: {driver: overlay, attachable: true}\n",
+        );
+        let mut o = Overrides::default();
+        o.replicas.insert("gw".into(), 3);
+        let s = translate(&d, "demo", &o).unwrap();
+        let gw = &s.services[1];
+        assert_eq!(gw["Name"], "demo_gw");
+        assert_eq!(gw["Labels"][NAMESPACE], "demo");
+        assert_eq!(gw["Mode"]["Replicated"]["Replicas"], 3);
+        assert_eq!(gw["TaskTemplate"]["ContainerSpec"]["Args"][1], "gateway");
+        assert_eq!(gw["TaskTemplate"]["Networks"][0]["Target"], "demo_backend");
+        assert_eq!(gw["TaskTemplate"]["Networks"][0]["Aliases"][0], "gw");
+        assert_eq!(
+            gw["TaskTemplate"]["Resources"]["Limits"]["MemoryBytes"],
+            64 * 1024 * 1024
+        );
+        assert_eq!(gw["EndpointSpec"]["Ports"][0]["PublishMode"], "host");
+        let names: Vec<&str> = s
+            .networks
+            .iter()
+            .filter_map(|n| n["Name"].as_str())
+            .collect();
+        assert_eq!(names, ["demo_backend", "demo_default"]);
+    }
+
+    #[test]
+    fn unsupported_keys_are_named() {
+        let d = doc(
+            "services:\n  a:\n    image: x\n    build: .\n    deploy: {rollback_config: {}}\n  b:\n    build: .\n",
+        );
+        let errs = translate(&d, "s", &Overrides::default()).unwrap_err();
+        assert!(
+            errs.iter()
+                .any(|e| e.contains("`services.a.build` is not supported")),
+            "{errs:?}"
+        );
+        assert!(
+            errs.iter()
+                .any(|e| e.contains("`services.a.deploy.rollback_config` is not supported")),
+            "{errs:?}"
+        );
+        assert!(
+            errs.iter()
+                .any(|e| e.contains("`services.b.image` is missing")),
+            "{errs:?}"
+        );
+    }
+}
