@@ -482,7 +482,7 @@ mod tests {
         let mut o = Overrides::default();
         o.replicas.insert("gw".into(), 3);
         let s = translate(&d, "demo", &o).unwrap();
-        let gw = &s.services[1];
+        let gw = s.services.iter().find(|v| v["Name"] == "demo_gw").unwrap();
         assert_eq!(gw["Name"], "demo_gw");
         assert_eq!(gw["Labels"][NAMESPACE], "demo");
         assert_eq!(gw["Mode"]["Replicated"]["Replicas"], 3);
