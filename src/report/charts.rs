@@ -29,6 +29,17 @@ const COLORS: [RGBColor; 8] = [
 
 /// Draws a line chart; returns the SVG text.
 pub fn lines(title: &str, y_label: &str, lines: &[Line], bands: &[Band]) -> Result<String, String> {
+    lines_with_events(title, y_label, lines, bands, &[])
+}
+
+/// Draws a line chart with vertical event markers at `(seconds, label)`.
+pub fn lines_with_events(
+    title: &str,
+    y_label: &str,
+    lines: &[Line],
+    bands: &[Band],
+    events: &[(f64, String)],
+) -> Result<String, String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (900, 320)).into_drawing_area();
@@ -78,6 +89,27 @@ pub fn lines(title: &str, y_label: &str, lines: &[Line], bands: &[Band]) -> Resu
                 .legend(move |(x, y)| {
                     Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
                 });
+        }
+        for (n, (t, label)) in events.iter().enumerate() {
+            let style = RGBColor(90, 90, 90).stroke_width(1);
+            let series = chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(*t, y_min), (*t, y_max)],
+                    style,
+                )))
+                .map_err(|e| e.to_string())?;
+            if n == 0 {
+                series.label("events").legend(move |(x, y)| {
+                    PathElement::new(vec![(x + 6, y - 6), (x + 6, y + 6)], style)
+                });
+            }
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    label.clone(),
+                    (*t, y_max),
+                    ("sans-serif", 11).into_font(),
+                )))
+                .map_err(|e| e.to_string())?;
         }
         for (i, l) in lines.iter().enumerate() {
             let color = COLORS[i % COLORS.len()];

@@ -104,6 +104,12 @@ pub fn build(i: Inputs<'_>) -> ReportData {
                 .collect()
         };
         let open = r.open.is_some();
+        let event_marks: Vec<(f64, String)> = i
+            .summary
+            .events
+            .iter()
+            .map(|e| (e.at, e.what.clone()))
+            .collect();
         let (unit, active) = if open {
             ("iterations/s", "in flight")
         } else {
@@ -190,7 +196,7 @@ pub fn build(i: Inputs<'_>) -> ReportData {
             ));
         }
         for (file, title, y, lines) in specs {
-            if let Ok(svg) = charts::lines(title, y, &lines, &bands) {
+            if let Ok(svg) = charts::lines_with_events(title, y, &lines, &bands, &event_marks) {
                 charts.push(Chart {
                     file: file.into(),
                     title: title.into(),
@@ -217,7 +223,19 @@ pub fn build(i: Inputs<'_>) -> ReportData {
             Some(p) => format!("{} — {p}", q.name),
             None => q.name.clone(),
         };
-        if let Ok(svg) = charts::lines(&q.name, q.unit.as_deref().unwrap_or(""), &lines, &bands) {
+        let marks: Vec<(f64, String)> = i
+            .summary
+            .events
+            .iter()
+            .map(|e| (e.at, e.what.clone()))
+            .collect();
+        if let Ok(svg) = charts::lines_with_events(
+            &q.name,
+            q.unit.as_deref().unwrap_or(""),
+            &lines,
+            &bands,
+            &marks,
+        ) {
             let safe: String = q
                 .name
                 .chars()

@@ -30,6 +30,19 @@ pub struct Summary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub load: Option<LoadSummary>,
     pub metrics: Vec<MetricSummary>,
+    /// Timed actions and what became of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<Event>,
+}
+
+/// Something done to the stack during the run.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Event {
+    /// Seconds from the start of the load.
+    pub at: f64,
+    pub what: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// The load's headline numbers, over the measured window.

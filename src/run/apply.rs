@@ -25,7 +25,7 @@ use crate::manifest::model::{Format, Stack, Teardown};
 use crate::manifest::template;
 use crate::plan::Plan;
 use crate::report::render;
-use crate::report::summary::{LoadSummary, MetricSummary, Summary};
+use crate::report::summary::{Event, LoadSummary, MetricSummary, Summary};
 use crate::stack::local::{self, LocalStack};
 use crate::stack::{procfs, ready};
 
@@ -266,11 +266,48 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
             }
         })
     };
+    let events: Arc<Mutex<Vec<Event>>> = Arc::default();
+    let mut action_task: Option<tokio::task::JoinHandle<()>> = None;
     let mut results: Option<Results> = None;
     let mut load_start: Option<f64> = None;
     if reason.is_none() {
         let p = phases.begin("load");
         load_start = Some(record::now());
+        if let (Some(sw), false) = (swarm.clone(), exp.actions.is_empty()) {
+            let (actions, stack, out) = (
+                exp.actions.clone(),
+                plan.stack.info.name.clone(),
+                events.clone(),
+            );
+            let start = tokio::time::Instant::now();
+            action_task = Some(tokio::spawn(async move {
+                let mut actions = actions;
+                actions.sort_by_key(|a| a.at);
+                for a in actions {
+                    tokio::time::sleep_until(start + a.at.0).await;
+                    let svc = format!("{stack}_{}", a.service().unwrap_or_default());
+                    let r = match (&a.scale, &a.restart) {
+                        (Some(s), _) => sw.scale(&svc, s.replicas).await,
+                        _ => sw.restart(&svc).await,
+                    };
+                    eprintln!(
+                        "soy: action at {}: {}{}",
+                        a.at,
+                        a.describe(),
+                        r.as_ref()
+                            .err()
+                            .map_or(String::new(), |e| format!(" failed: {e}"))
+                    );
+                    if let Ok(mut ev) = out.lock() {
+                        ev.push(Event {
+                            at: a.at.as_secs_f64(),
+                            what: a.describe(),
+                            error: r.err(),
+                        });
+                    }
+                }
+            }));
+        }
         let overrides = Overrides::default();
         match configure(&exp.load, vars.clone(), &overrides, &m.dir) {
             Ok(cfg) => {
@@ -318,6 +355,9 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
         }
     }
     sampler.abort();
+    if let Some(t) = action_task {
+        t.abort();
+    }
     if let Some(r) = replica_sampler {
         r.abort();
     }
@@ -434,6 +474,7 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
                 gaps: q.gaps.clone(),
             })
             .collect(),
+        events: events.lock().map(|e| e.clone()).unwrap_or_default(),
     };
     let mut problems = Vec::new();
     let mut note = |r: Result<(), String>| {

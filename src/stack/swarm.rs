@@ -142,6 +142,47 @@ impl Swarm {
         Ok(())
     }
 
+    /// Sets a service's replicas, as `docker service scale`.
+    pub async fn scale(&self, name: &str, replicas: u32) -> Result<(), String> {
+        self.modify(name, |spec| {
+            spec["Mode"] = serde_json::json!({"Replicated": {"Replicas": replicas}});
+        })
+        .await
+    }
+
+    /// Restarts a service's tasks, as `docker service update --force`.
+    pub async fn restart(&self, name: &str) -> Result<(), String> {
+        self.modify(name, |spec| {
+            let n = spec
+                .pointer("/TaskTemplate/ForceUpdate")
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
+            spec["TaskTemplate"]["ForceUpdate"] = serde_json::json!(n + 1);
+        })
+        .await
+    }
+
+    async fn modify(&self, name: &str, change: impl FnOnce(&mut Value)) -> Result<(), String> {
+        let current = self
+            .docker
+            .inspect_service(name, None::<InspectServiceOptions>)
+            .await
+            .map_err(|e| format!("service {name}: {e}"))?;
+        let version = current.version.and_then(|v| v.index).unwrap_or(0);
+        let mut spec = serde_json::to_value(&current.spec).map_err(|e| e.to_string())?;
+        change(&mut spec);
+        let body: ServiceSpec =
+            serde_json::from_value(spec).map_err(|e| format!("service {name}: {e}"))?;
+        let opts = UpdateServiceOptionsBuilder::default()
+            .version(version as i32)
+            .build();
+        self.docker
+            .update_service(name, body, opts, None)
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("updating service {name}: {e}"))
+    }
+
     /// Services of the stack with their running and desired replicas.
     pub async fn replicas(&self, stack: &str) -> Result<Vec<Replicas>, String> {
         let label = format!("{NAMESPACE}={stack}");

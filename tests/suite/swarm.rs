@@ -31,6 +31,16 @@ fn leftovers(stack: &str) -> String {
 }
 
 fn experiment(name: &str, stack: &str, image: &str, ready_timeout: &str) -> PathBuf {
+    experiment_with(name, stack, image, ready_timeout, "")
+}
+
+fn experiment_with(
+    name: &str,
+    stack: &str,
+    image: &str,
+    ready_timeout: &str,
+    extra: &str,
+) -> PathBuf {
     let port = free_port();
     let dir = root().join("target").join("test-tmp").join("swarm");
     std::fs::create_dir_all(&dir).expect("dir");
@@ -40,7 +50,7 @@ fn experiment(name: &str, stack: &str, image: &str, ready_timeout: &str) -> Path
         .replace("image: soy-demo:latest", &format!("image: {image}"));
     std::fs::write(dir.join(format!("{name}.yml")), compose).expect("write stack");
     let manifest = format!(
-        "apiVersion: soy/v1\nkind: Experiment\nmetadata: {{name: {name}}}\nstack:\n  driver: swarm\n  file: {name}.yml\n  name: {stack}\n  replicas: {{ms-exercise: 2}}\n  ready: {{timeout: {ready_timeout}, http: [{{url: \"http://127.0.0.1:{port}/health\"}}]}}\nload:\n  host: http://127.0.0.1:{port}\n  users: 5\n  spawn_rate: 100\n  run_time: 8s\n  think_time: {{min: 20ms, max: 40ms}}\n  tasks:\n    - {{name: list, request: {{path: /api/exercises}}, check: {{status: 200}}}}\nslos:\n  - {{load: error_rate, max: 1%}}\n"
+        "apiVersion: soy/v1\nkind: Experiment\nmetadata: {{name: {name}}}\nstack:\n  driver: swarm\n  file: {name}.yml\n  name: {stack}\n  replicas: {{ms-exercise: 2}}\n  ready: {{timeout: {ready_timeout}, http: [{{url: \"http://127.0.0.1:{port}/health\"}}]}}\nload:\n  host: http://127.0.0.1:{port}\n  users: 5\n  spawn_rate: 100\n  run_time: 8s\n  think_time: {{min: 20ms, max: 40ms}}\n  tasks:\n    - {{name: list, request: {{path: /api/exercises}}, check: {{status: 200}}}}\nslos:\n  - {{load: error_rate, max: 1%}}\n{extra}"
     );
     let path = dir.join(format!("{name}.yaml"));
     std::fs::write(&path, manifest).expect("write manifest");
@@ -60,7 +70,13 @@ fn summary(name: &str) -> serde_json::Value {
 #[test]
 fn a_swarm_stack_deploys_converges_serves_and_is_removed() {
     let stack = format!("soyt{}", std::process::id());
-    let m = experiment("swarm-e2e", &stack, "soy-demo:latest", "120s");
+    let m = experiment_with(
+        "swarm-e2e",
+        &stack,
+        "soy-demo:latest",
+        "120s",
+        "actions:\n  - {at: 2s, scale: {service: ms-exercise, replicas: 3}}\n  - {at: 3s, restart: {service: ms-other}}\n",
+    );
     let (out, _) = soy(
         &[
             "apply",
@@ -95,7 +111,12 @@ fn a_swarm_stack_deploys_converges_serves_and_is_removed() {
         .and_then(|p| p.last())
         .and_then(|p| p[1].as_f64())
         .unwrap_or(0.0);
-    assert_eq!(last, 2.0, "the replicas override is applied: {exercise}");
+    let first = exercise["points"][0][1].as_f64().unwrap_or(0.0);
+    assert_eq!(first, 2.0, "the replicas override is applied: {exercise}");
+    assert_eq!(last, 3.0, "the scale action is applied: {exercise}");
+    let events = s["events"].as_array().expect("events");
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert!(events.iter().all(|e| e["error"].is_null()), "{events:?}");
     assert_eq!(
         leftovers(&stack).trim(),
         "",

@@ -33,6 +33,9 @@ pub struct Experiment {
     /// PromQL queries collected over the run's window.
     #[serde(default)]
     pub metrics: MetricsConfig,
+    /// Changes to the stack at time offsets during the load (scale, restart); swarm driver.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<super::Action>,
     /// Service-level objectives; any failing one makes `soy apply` exit 1.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub slos: Vec<Slo>,

@@ -3,6 +3,7 @@
 //! Doc comments here are the user's field reference: schemars turns them into schema
 //! descriptions that editors show on hover. Every struct rejects unknown keys.
 
+mod action;
 mod experiment;
 mod load;
 mod metrics;
@@ -12,6 +13,7 @@ mod shape;
 mod slo;
 mod stack;
 
+pub use action::{Action, Restart, Scale};
 pub use experiment::{API_VERSION, Experiment, Kind, Metadata, VarValue};
 pub use load::{Generator, Load, LocustGenerator, ThinkTime, TlsSettings, Workload};
 pub use metrics::{

@@ -84,6 +84,7 @@ pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment) -> Option<StackInfo> 
         }
     }
     ready(c, &base.key("ready"), exp.stack.ready(), &vars, &services);
+    actions(c, exp, &services);
     Some(info)
 }
 
@@ -125,6 +126,47 @@ fn ready(c: &mut Checker<'_>, base: &Pointer, r: &Ready, vars: &[&str], services
             );
             d.help = did_you_mean(&l.service, services.iter().map(String::as_str))
                 .map(|n| format!("did you mean `{n}`?"));
+        }
+    }
+}
+
+fn actions(c: &mut Checker<'_>, exp: &Experiment, services: &[String]) {
+    let list = Pointer::root().key("actions");
+    for (i, a) in exp.actions.iter().enumerate() {
+        let p = list.index(i);
+        if !matches!(exp.stack, Stack::Swarm(_)) {
+            c.key(
+                &p,
+                "actions change a swarm stack; this stack's driver is not `swarm`",
+            );
+            continue;
+        }
+        if a.scale.is_some() == a.restart.is_some() {
+            c.key(&p, "an action has exactly one of `scale` and `restart`");
+            continue;
+        }
+        if let Some(rt) = exp.load.run_time {
+            if a.at >= rt {
+                c.value(
+                    &p.key("at"),
+                    format!("{} is not before the end of the load ({rt})", a.at),
+                );
+            }
+        }
+        if let Some(svc) = a.service() {
+            if !services.iter().any(|s| s == svc) {
+                let key = if a.scale.is_some() {
+                    "scale"
+                } else {
+                    "restart"
+                };
+                let d = c.value(
+                    &p.key(key).key("service"),
+                    format!("the stack file has no service `{svc}`"),
+                );
+                d.help = did_you_mean(svc, services.iter().map(String::as_str))
+                    .map(|n| format!("did you mean `{n}`?"));
+            }
         }
     }
 }
