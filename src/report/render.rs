@@ -236,19 +236,8 @@ pub fn build(i: Inputs<'_>) -> ReportData {
             &bands,
             &marks,
         ) {
-            let safe: String = q
-                .name
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || c == '_' {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
             charts.push(Chart {
-                file: format!("metric-{n:02}-{safe}.svg"),
+                file: format!("metric-{n:02}-{}.svg", file_safe(&q.name)),
                 title,
                 svg,
             });
@@ -280,6 +269,19 @@ pub fn build(i: Inputs<'_>) -> ReportData {
         generated_at: crate::load::locust_csv::iso(crate::run::record::now() as u64),
         summary: i.summary,
     }
+}
+
+/// A name usable in a file name: letters, digits and `_`, the rest as `_`.
+pub fn file_safe(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// Renders with a built-in or given template (`name` decides HTML escaping).

@@ -39,17 +39,7 @@ pub async fn queries(
                 .await
             {
                 Ok(answer) => {
-                    let safe: String = q
-                        .name
-                        .chars()
-                        .map(|c| {
-                            if c.is_ascii_alphanumeric() || c == '_' {
-                                c
-                            } else {
-                                '_'
-                            }
-                        })
-                        .collect();
+                    let safe = crate::report::render::file_safe(&q.name);
                     let _ = dir.write(
                         &format!("metrics/raw/{i:02}-{safe}.json"),
                         &serde_json::to_vec_pretty(&answer.raw).unwrap_or_default(),

@@ -183,19 +183,23 @@ impl Swarm {
             .map_err(|e| format!("updating service {name}: {e}"))
     }
 
-    /// Services of the stack with their running and desired replicas.
-    pub async fn replicas(&self, stack: &str) -> Result<Vec<Replicas>, String> {
+    /// The services labelled with the stack's namespace.
+    async fn stack_services(&self, stack: &str) -> Result<Vec<bollard::models::Service>, String> {
         let label = format!("{NAMESPACE}={stack}");
         let filters: HashMap<&str, Vec<&str>> = HashMap::from([("label", vec![label.as_str()])]);
-        let services = self
-            .docker
+        self.docker
             .list_services(Some(
                 ListServicesOptionsBuilder::default()
                     .filters(&filters)
                     .build(),
             ))
             .await
-            .map_err(|e| format!("listing services: {e}"))?;
+            .map_err(|e| format!("listing services: {e}"))
+    }
+
+    /// Services of the stack with their running and desired replicas.
+    pub async fn replicas(&self, stack: &str) -> Result<Vec<Replicas>, String> {
+        let services = self.stack_services(stack).await?;
         let mut out = Vec::new();
         for s in services {
             let name = s
@@ -293,15 +297,7 @@ impl Swarm {
     pub async fn remove(&self, stack: &str, timeout: Duration) -> Result<(), String> {
         let label = format!("{NAMESPACE}={stack}");
         let filters: HashMap<&str, Vec<&str>> = HashMap::from([("label", vec![label.as_str()])]);
-        let services = self
-            .docker
-            .list_services(Some(
-                ListServicesOptionsBuilder::default()
-                    .filters(&filters)
-                    .build(),
-            ))
-            .await
-            .map_err(|e| format!("listing services: {e}"))?;
+        let services = self.stack_services(stack).await?;
         for s in &services {
             if let Some(id) = &s.id {
                 let _ = self.docker.delete_service(id).await;
@@ -341,15 +337,7 @@ impl Swarm {
                     .filter_map(|n| n.name)
                     .collect()
             };
-            let remaining = self
-                .docker
-                .list_services(Some(
-                    ListServicesOptionsBuilder::default()
-                        .filters(&filters)
-                        .build(),
-                ))
-                .await
-                .map_err(|e| format!("listing services: {e}"))?;
+            let remaining = self.stack_services(stack).await?;
             if left.is_empty() && remaining.is_empty() {
                 return Ok(());
             }

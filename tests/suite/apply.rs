@@ -4,15 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::{root, soy, text};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
+use super::{free_port, root, soy, text};
 
 fn runs() -> PathBuf {
     root().join("target").join("test-tmp").join("runs")

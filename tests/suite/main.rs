@@ -42,6 +42,15 @@ pub fn soy(args: &[&str], limit: Duration) -> (Output, Duration) {
     (child.wait_with_output().expect("output"), start.elapsed())
 }
 
+/// A port nothing listens on right now, on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
