@@ -6,6 +6,7 @@
 mod gateway;
 mod latency;
 mod metrics;
+mod probe;
 mod server;
 mod upstream;
 
@@ -49,6 +50,14 @@ pub enum DemoCommand {
         #[arg(long, default_value = "gateway_hcm")]
         conn_manager: String,
     },
+    /// A healthcheck for images with no shell: GET an `http://` URL, exit 0 on a 2xx answer.
+    Probe {
+        /// e.g. `http://127.0.0.1:8081/health`.
+        url: String,
+        /// Give up after this long.
+        #[arg(long, default_value = "2s")]
+        timeout: String,
+    },
 }
 
 /// Runs the demo service until killed.
@@ -59,6 +68,21 @@ pub fn run(cmd: DemoCommand) -> Result<(), String> {
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     rt.block_on(async move {
+        // As PID 1 in a container no signal has a default action: stop on SIGTERM or SIGINT
+        // ourselves, so `docker service update` and teardown do not wait for the grace period.
+        tokio::spawn(async {
+            use tokio::signal::unix::{SignalKind, signal};
+            if let (Ok(mut term), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+                std::process::exit(0);
+            }
+        });
         match cmd {
             DemoCommand::Upstream {
                 name,
@@ -86,6 +110,9 @@ pub fn run(cmd: DemoCommand) -> Result<(), String> {
             } => {
                 let gw = gateway::Gateway::new(&upstream, conn_manager)?;
                 server::serve(listen, std::sync::Arc::new(gw)).await
+            }
+            DemoCommand::Probe { url, timeout } => {
+                probe::get(&url, crate::manifest::duration::parse(&timeout)?.0)
             }
         }
     })

@@ -35,6 +35,8 @@ pub struct EngineConfig {
     pub seed: Option<u64>,
     /// Serve the generator's metrics on this port of 127.0.0.1.
     pub metrics_port: Option<u16>,
+    /// More exposition text served on the metrics port (the stack's container usage).
+    pub extra_metrics: Option<super::exporter::Exposition>,
 }
 
 enum Command {
@@ -69,9 +71,11 @@ pub async fn run(
     let _exporter = match cfg.metrics_port {
         Some(port) => {
             let listener = super::exporter::bind(port).await?;
+            let parts = std::iter::once(exposition.clone())
+                .chain(cfg.extra_metrics.clone())
+                .collect();
             Some(AbortOnDrop(tokio::spawn(super::exporter::serve(
-                listener,
-                exposition.clone(),
+                listener, parts,
             ))))
         }
         None => None,

@@ -20,8 +20,8 @@ pub async fn bind(port: u16) -> Result<TcpListener, String> {
         .map_err(|e| format!("cannot serve load metrics on 127.0.0.1:{port}: {e}"))
 }
 
-/// Serves `text` to every request until the task is dropped.
-pub async fn serve(listener: TcpListener, text: Exposition) {
+/// Serves the parts of `text`, concatenated, to every request until the task is dropped.
+pub async fn serve(listener: TcpListener, text: Vec<Exposition>) {
     loop {
         let Ok((mut s, _)) = listener.accept().await else {
             continue;
@@ -30,7 +30,10 @@ pub async fn serve(listener: TcpListener, text: Exposition) {
         tokio::spawn(async move {
             let mut buf = [0u8; 2048];
             let _ = s.read(&mut buf).await;
-            let body = text.lock().map(|t| t.clone()).unwrap_or_default();
+            let body: String = text
+                .iter()
+                .filter_map(|t| t.lock().ok().map(|t| t.clone()))
+                .collect();
             let head = format!(
                 "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                 body.len()

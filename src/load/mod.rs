@@ -6,6 +6,7 @@
 
 pub mod engine;
 mod exporter;
+pub use exporter::Exposition;
 pub mod failure;
 mod functions;
 pub mod http1;

@@ -110,5 +110,6 @@ pub fn configure(
         workers,
         seed: o.seed.or(load.seed),
         metrics_port: o.metrics_port.or(load.metrics_port),
+        extra_metrics: None,
     })
 }

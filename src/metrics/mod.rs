@@ -1,6 +1,7 @@
 //! Metrics: the PromQL queries an experiment collects, and (in later issues) the clients
 //! that answer them.
 
+pub mod cadvisor;
 pub mod grafana;
 pub mod presets;
 pub mod prometheus;

@@ -29,9 +29,6 @@ use crate::report::summary::{Event, LoadSummary, MetricSummary, Summary};
 use crate::stack::local::{self, LocalStack};
 use crate::stack::{procfs, ready};
 
-/// Swarm replica counts: when, and each service's.
-type ReplicaSamples = Vec<(f64, Vec<crate::stack::swarm::Replicas>)>;
-
 /// `/proc` samples: when, and each service's usage.
 type Samples = Vec<(f64, Vec<procfs::Usage>)>;
 
@@ -225,25 +222,8 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
     // Load, with process sampling and crash watching.
     let samples: Arc<Mutex<Samples>> = Arc::default();
     let groups: Vec<(String, i32)> = local.as_ref().map_or_else(Vec::new, LocalStack::groups);
-    let replica_samples: Arc<Mutex<ReplicaSamples>> = Arc::default();
-    let replica_sampler = swarm.clone().map(|sw| {
-        let (out, stack, step) = (
-            replica_samples.clone(),
-            plan.stack.info.name.clone(),
-            plan.metrics.step.0.max(Duration::from_secs(1)),
-        );
-        tokio::spawn(async move {
-            let mut iv = tokio::time::interval(step);
-            loop {
-                iv.tick().await;
-                if let Ok(r) = sw.replicas(&stack).await {
-                    if let Ok(mut o) = out.lock() {
-                        o.push((record::now(), r));
-                    }
-                }
-            }
-        })
-    });
+    let watch = super::swarm_watch::Watch::default();
+    let mut watcher: Option<tokio::task::JoinHandle<()>> = None;
     let sampler = {
         let (samples, groups, tx) = (samples.clone(), groups.clone(), stop_tx.clone());
         let step = plan.metrics.step.0.max(Duration::from_secs(1));
@@ -273,6 +253,15 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
     if reason.is_none() {
         let p = phases.begin("load");
         load_start = Some(record::now());
+        if let Some(sw) = swarm.clone() {
+            watcher = Some(watch.spawn(
+                sw,
+                plan.stack.info.name.clone(),
+                plan.metrics.step.0.max(Duration::from_secs(1)),
+                tokio::time::Instant::now(),
+                events.clone(),
+            ));
+        }
         if let (Some(sw), false) = (swarm.clone(), exp.actions.is_empty()) {
             let (actions, stack, out) = (
                 exp.actions.clone(),
@@ -310,7 +299,10 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
         }
         let overrides = Overrides::default();
         match configure(&exp.load, vars.clone(), &overrides, &m.dir) {
-            Ok(cfg) => {
+            Ok(mut cfg) => {
+                if swarm.is_some() {
+                    cfg.extra_metrics = Some(watch.exposition.clone());
+                }
                 let live = Live::new(cfg.model == crate::manifest::model::Workload::Open);
                 let mut rx = stop_rx.clone();
                 let stop = async move {
@@ -358,8 +350,8 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
     if let Some(t) = action_task {
         t.abort();
     }
-    if let Some(r) = replica_sampler {
-        r.abort();
+    if let Some(w) = watcher {
+        w.abort();
     }
 
     // Collect.
@@ -370,11 +362,7 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
         &samples.lock().map(|s| s.clone()).unwrap_or_default(),
         &stack_name,
     );
-    if let Ok(samples) = replica_samples.lock() {
-        if !samples.is_empty() {
-            metrics.push(replica_series(&samples));
-        }
-    }
+    metrics.extend(watch.results());
     let window = (load_start.unwrap_or_else(record::now), record::now());
     let collected = super::collect::queries(
         prometheus.as_ref(),
@@ -474,7 +462,14 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
                 gaps: q.gaps.clone(),
             })
             .collect(),
-        events: events.lock().map(|e| e.clone()).unwrap_or_default(),
+        events: events
+            .lock()
+            .map(|e| {
+                let mut e = e.clone();
+                e.sort_by(|a, b| a.at.total_cmp(&b.at));
+                e
+            })
+            .unwrap_or_default(),
     };
     let mut problems = Vec::new();
     let mut note = |r: Result<(), String>| {
@@ -589,6 +584,7 @@ async fn deploy_swarm(
     let overrides = swarm_spec::Overrides {
         replicas: s.replicas.clone(),
         env: s.env.clone(),
+        dir: path.parent().map(PathBuf::from).unwrap_or_default(),
     };
     let spec = swarm_spec::translate(&doc, stack, &overrides)
         .map_err(|e| format!("{}: {}", path.display(), e.join("; ")))?;
@@ -603,33 +599,6 @@ async fn deploy_swarm(
         return Err(e);
     }
     Ok(sw)
-}
-
-/// Running replicas per service over time.
-fn replica_series(samples: &ReplicaSamples) -> QueryResult {
-    let mut by: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
-    for (t, reps) in samples {
-        for r in reps {
-            by.entry(r.service.clone())
-                .or_default()
-                .push((*t, r.running as f64));
-        }
-    }
-    QueryResult {
-        name: "swarm_replicas".into(),
-        promql: None,
-        unit: Some("replicas".into()),
-        series: by
-            .into_iter()
-            .map(|(svc, points)| Series {
-                labels: BTreeMap::from([("service".to_string(), svc)]),
-                points,
-            })
-            .collect(),
-        missing: None,
-        warnings: Vec::new(),
-        gaps: Vec::new(),
-    }
 }
 
 /// Awaits `f` unless a stop (Ctrl-C, a crash) comes first.

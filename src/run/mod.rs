@@ -5,3 +5,4 @@ mod collect;
 pub mod dir;
 pub mod record;
 pub mod rerender;
+mod swarm_watch;

@@ -6,15 +6,20 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
 use bollard::Docker;
-use bollard::models::{NetworkCreateRequest, ServiceSpec};
+use bollard::models::{ConfigSpec, NetworkCreateRequest, SecretSpec, ServiceSpec};
 use bollard::query_parameters::{
-    InspectServiceOptions, ListNetworksOptionsBuilder, ListServicesOptionsBuilder,
-    ListTasksOptionsBuilder, UpdateServiceOptionsBuilder,
+    InspectContainerOptions, InspectServiceOptions, ListConfigsOptionsBuilder,
+    ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListSecretsOptionsBuilder,
+    ListServicesOptionsBuilder, ListTasksOptionsBuilder, LogsOptionsBuilder, StatsOptionsBuilder,
+    UpdateServiceOptionsBuilder,
 };
+use futures_util::StreamExt;
 use serde_json::Value;
 
-use super::swarm_spec::{NAMESPACE, StackSpec};
+use super::swarm_spec::{FileKind, NAMESPACE, StackSpec};
+use crate::metrics::cadvisor;
 
 /// A connection to a swarm manager.
 #[derive(Clone)]
@@ -27,6 +32,8 @@ pub struct Swarm {
 pub struct Replicas {
     pub service: String,
     pub running: u64,
+    /// Running and, for a service with a healthcheck, healthy.
+    pub ready: u64,
     pub desired: u64,
 }
 
@@ -112,10 +119,27 @@ impl Swarm {
                 .await
                 .map_err(|e| format!("creating network {name}: {e}"))?;
         }
+        let ids = self.create_files(spec).await?;
         for svc in &spec.services {
             let name = svc["Name"].as_str().unwrap_or_default().to_string();
+            let mut svc = svc.clone();
+            for (list, id_key, name_key) in [
+                ("Configs", "ConfigID", "ConfigName"),
+                ("Secrets", "SecretID", "SecretName"),
+            ] {
+                let refs = svc
+                    .pointer_mut(&format!("/TaskTemplate/ContainerSpec/{list}"))
+                    .and_then(Value::as_array_mut);
+                for r in refs.into_iter().flatten() {
+                    let key = r[id_key].as_str().unwrap_or_default().to_string();
+                    if let Some((id, full)) = ids.get(&key) {
+                        r[id_key] = Value::from(id.clone());
+                        r[name_key] = Value::from(full.clone());
+                    }
+                }
+            }
             let body: ServiceSpec =
-                serde_json::from_value(svc.clone()).map_err(|e| format!("service {name}: {e}"))?;
+                serde_json::from_value(svc).map_err(|e| format!("service {name}: {e}"))?;
             match self
                 .docker
                 .inspect_service(&name, None::<InspectServiceOptions>)
@@ -140,6 +164,94 @@ impl Swarm {
             }
         }
         Ok(())
+    }
+
+    /// Creates each config and secret from its file, named `<stack>_<key>-<digest>`: swarm
+    /// objects are immutable, so changed content gets a new object and an update points the
+    /// service at it. Returns `<stack>_<key>` → (ID, full name).
+    async fn create_files(
+        &self,
+        spec: &StackSpec,
+    ) -> Result<HashMap<String, (String, String)>, String> {
+        let mut ids = HashMap::new();
+        for f in &spec.files {
+            let data = std::fs::read(&f.path).map_err(|e| {
+                format!(
+                    "{} `{}`: cannot read {}: {e}",
+                    kind_word(f.kind),
+                    f.key,
+                    f.path.display()
+                )
+            })?;
+            let full = format!("{}-{:016x}", f.name, fnv1a(&data));
+            let labels = HashMap::from([(NAMESPACE.to_string(), spec.stack.clone())]);
+            let filters: HashMap<&str, Vec<&str>> = HashMap::from([("name", vec![full.as_str()])]);
+            let body = serde_json::json!({
+                "Name": full,
+                "Labels": labels,
+                "Data": base64::engine::general_purpose::STANDARD.encode(&data),
+            });
+            let id = match f.kind {
+                FileKind::Config => {
+                    let found = self
+                        .docker
+                        .list_configs(Some(
+                            ListConfigsOptionsBuilder::default()
+                                .filters(&filters)
+                                .build(),
+                        ))
+                        .await
+                        .map_err(|e| format!("listing configs: {e}"))?
+                        .into_iter()
+                        .find(|c| {
+                            c.spec.as_ref().and_then(|s| s.name.as_deref()) == Some(full.as_str())
+                        })
+                        .and_then(|c| c.id);
+                    match found {
+                        Some(id) => id,
+                        None => {
+                            let spec: ConfigSpec =
+                                serde_json::from_value(body).map_err(|e| e.to_string())?;
+                            self.docker
+                                .create_config(spec)
+                                .await
+                                .map_err(|e| format!("creating config {full}: {e}"))?
+                                .id
+                        }
+                    }
+                }
+                FileKind::Secret => {
+                    let found = self
+                        .docker
+                        .list_secrets(Some(
+                            ListSecretsOptionsBuilder::default()
+                                .filters(&filters)
+                                .build(),
+                        ))
+                        .await
+                        .map_err(|e| format!("listing secrets: {e}"))?
+                        .into_iter()
+                        .find(|c| {
+                            c.spec.as_ref().and_then(|s| s.name.as_deref()) == Some(full.as_str())
+                        })
+                        .and_then(|c| c.id);
+                    match found {
+                        Some(id) => id,
+                        None => {
+                            let spec: SecretSpec =
+                                serde_json::from_value(body).map_err(|e| e.to_string())?;
+                            self.docker
+                                .create_secret(spec)
+                                .await
+                                .map_err(|e| format!("creating secret {full}: {e}"))?
+                                .id
+                        }
+                    }
+                }
+            };
+            ids.insert(f.name.clone(), (id, full));
+        }
+        Ok(ids)
     }
 
     /// Sets a service's replicas, as `docker service scale`.
@@ -213,18 +325,48 @@ impl Swarm {
                 .and_then(Value::as_u64)
                 .unwrap_or(1);
             let tasks = self.tasks(&name).await?;
-            let running = tasks
+            let running: Vec<&Value> = tasks
                 .iter()
                 .filter(|t| t.pointer("/Status/State").and_then(Value::as_str) == Some("running"))
-                .count() as u64;
+                .collect();
+            let checked = spec
+                .pointer("/TaskTemplate/ContainerSpec/HealthCheck/Test/0")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t != "NONE");
+            let mut ready = running.len() as u64;
+            if checked {
+                ready = 0;
+                for t in &running {
+                    if self.healthy(t).await {
+                        ready += 1;
+                    }
+                }
+            }
             out.push(Replicas {
                 service: name,
-                running,
+                running: running.len() as u64,
+                ready,
                 desired,
             });
         }
         out.sort_by(|a, b| a.service.cmp(&b.service));
         Ok(out)
+    }
+
+    /// Whether a task's container reports itself healthy.
+    async fn healthy(&self, task: &Value) -> bool {
+        let Some(id) = task
+            .pointer("/Status/ContainerStatus/ContainerID")
+            .and_then(Value::as_str)
+        else {
+            return false;
+        };
+        self.docker
+            .inspect_container(id, None::<InspectContainerOptions>)
+            .await
+            .ok()
+            .and_then(|c| c.state?.health?.status)
+            .is_some_and(|s| s.to_string() == "healthy")
     }
 
     async fn tasks(&self, service: &str) -> Result<Vec<Value>, String> {
@@ -246,14 +388,23 @@ impl Swarm {
     /// is reported with its task errors instead of being waited on until the timeout.
     pub async fn converge(&self, stack: &str, timeout: Duration) -> Result<Duration, String> {
         let start = Instant::now();
+        // Converged means every service at its replicas for SETTLE: a task that crashes right
+        // after starting is seen running for a moment.
+        const SETTLE: Duration = Duration::from_secs(2);
+        let mut since: Option<Instant> = None;
         loop {
             let reps = self.replicas(stack).await?;
-            if !reps.is_empty() && reps.iter().all(|r| r.running >= r.desired) {
-                return Ok(start.elapsed());
+            if !reps.is_empty() && reps.iter().all(|r| r.ready >= r.desired) {
+                let t = *since.get_or_insert_with(Instant::now);
+                if t.elapsed() >= SETTLE {
+                    return Ok(start.elapsed());
+                }
+            } else {
+                since = None;
             }
-            for r in reps.iter().filter(|r| r.running < r.desired) {
+            for r in reps.iter().filter(|r| r.ready < r.desired) {
                 let tasks = self.tasks(&r.service).await?;
-                let failed: Vec<String> = tasks
+                let mut failed: Vec<&Value> = tasks
                     .iter()
                     .filter(|t| {
                         matches!(
@@ -261,27 +412,49 @@ impl Swarm {
                             Some("failed" | "rejected")
                         )
                     })
-                    .filter_map(|t| {
-                        t.pointer("/Status/Err")
-                            .and_then(Value::as_str)
-                            .map(str::to_string)
-                    })
                     .collect();
+                failed.sort_by_key(|t| t["UpdatedAt"].as_str().unwrap_or_default().to_string());
                 if failed.len() >= 3 || (start.elapsed() >= timeout && !failed.is_empty()) {
+                    let last = failed.last().copied().unwrap_or(&Value::Null);
+                    let err = last
+                        .pointer("/Status/Err")
+                        .and_then(Value::as_str)
+                        .unwrap_or("failed");
+                    let hint = if err.contains("address already in use") {
+                        "; a port it publishes is taken by another process on this host: free it or change `published:` in the stack file"
+                    } else {
+                        ""
+                    };
+                    let logs = match self.last_log_lines(last, 5).await {
+                        Some(l) => format!("; its last log lines:\n{l}"),
+                        None => String::new(),
+                    };
                     return Err(format!(
-                        "service {} cannot converge ({} of {} running): {}",
+                        "service {} cannot converge ({} of {} running, {} tasks failed): {err}{hint}{logs}",
                         r.service,
                         r.running,
                         r.desired,
-                        failed.last().cloned().unwrap_or_default()
+                        failed.len()
                     ));
                 }
             }
             if start.elapsed() >= timeout {
                 let lagging: Vec<String> = reps
                     .iter()
-                    .filter(|r| r.running < r.desired)
-                    .map(|r| format!("{} {}/{}", r.service, r.running, r.desired))
+                    .filter(|r| r.ready < r.desired)
+                    .map(|r| {
+                        if r.running > r.ready {
+                            format!(
+                                "{} {}/{} ({} running but not healthy yet)",
+                                r.service,
+                                r.ready,
+                                r.desired,
+                                r.running - r.ready
+                            )
+                        } else {
+                            format!("{} {}/{}", r.service, r.running, r.desired)
+                        }
+                    })
                     .collect();
                 return Err(format!(
                     "the stack did not converge within {timeout:?}: {}",
@@ -290,6 +463,113 @@ impl Swarm {
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
+    }
+
+    /// One usage sample of every running container of the stack, labelled as cAdvisor
+    /// labels it. A container that stops between listing and sampling is skipped.
+    pub async fn container_samples(&self, stack: &str) -> Result<Vec<cadvisor::Sample>, String> {
+        let label = format!("{NAMESPACE}={stack}");
+        let filters: HashMap<&str, Vec<&str>> = HashMap::from([("label", vec![label.as_str()])]);
+        let containers = self
+            .docker
+            .list_containers(Some(
+                ListContainersOptionsBuilder::default()
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .map_err(|e| format!("listing containers: {e}"))?;
+        // Sampled concurrently: the Engine may take up to a second per answer.
+        let mut set = tokio::task::JoinSet::new();
+        for c in containers {
+            let Some(id) = c.id.clone() else { continue };
+            let docker = self.docker.clone();
+            set.spawn(async move {
+                let mut stream = docker.stats(
+                    &id,
+                    Some(
+                        StatsOptionsBuilder::default()
+                            .stream(false)
+                            .one_shot(true)
+                            .build(),
+                    ),
+                );
+                let Some(Ok(stats)) = stream.next().await else {
+                    return None;
+                };
+                let at = crate::run::record::now();
+                let usage = cadvisor::usage(&serde_json::to_value(&stats).ok()?)?;
+                let container = cadvisor::Container {
+                    id,
+                    name: c
+                        .names
+                        .as_ref()
+                        .and_then(|n| n.first().cloned())
+                        .unwrap_or_default(),
+                    image: c.image.clone().unwrap_or_default(),
+                    labels: c.labels.clone().unwrap_or_default().into_iter().collect(),
+                };
+                Some(cadvisor::Sample {
+                    at,
+                    labels: cadvisor::labels(&container),
+                    usage,
+                })
+            });
+        }
+        let mut out = Vec::new();
+        while let Some(r) = set.join_next().await {
+            if let Ok(Some(s)) = r {
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The tasks of the stack that failed or were rejected: `(task id, service, error)`.
+    pub async fn failed_tasks(&self, stack: &str) -> Result<Vec<(String, String, String)>, String> {
+        let mut out = Vec::new();
+        for s in self.stack_services(stack).await? {
+            let name = s.spec.and_then(|sp| sp.name).unwrap_or_default();
+            for t in self.tasks(&name).await? {
+                if matches!(
+                    t.pointer("/Status/State").and_then(Value::as_str),
+                    Some("failed" | "rejected")
+                ) {
+                    out.push((
+                        t["ID"].as_str().unwrap_or_default().to_string(),
+                        name.clone(),
+                        t.pointer("/Status/Err")
+                            .and_then(Value::as_str)
+                            .unwrap_or("failed")
+                            .to_string(),
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The last lines a task's container wrote (stdout and stderr), for crash reports.
+    async fn last_log_lines(&self, task: &Value, lines: usize) -> Option<String> {
+        let id = task
+            .pointer("/Status/ContainerStatus/ContainerID")
+            .and_then(Value::as_str)?;
+        let mut stream = self.docker.logs(
+            id,
+            Some(
+                LogsOptionsBuilder::default()
+                    .stdout(true)
+                    .stderr(true)
+                    .tail(&lines.to_string())
+                    .build(),
+            ),
+        );
+        let mut text = String::new();
+        while let Some(Ok(chunk)) = stream.next().await {
+            text.push_str(&chunk.to_string());
+        }
+        let text = text.trim().to_string();
+        (!text.is_empty()).then_some(text)
     }
 
     /// Removes the stack's services, waits for their containers to go, then removes its
@@ -338,16 +618,70 @@ impl Swarm {
                     .collect()
             };
             let remaining = self.stack_services(stack).await?;
-            if left.is_empty() && remaining.is_empty() {
+            let files = if remaining.is_empty() {
+                self.remove_files(&filters).await?
+            } else {
+                usize::MAX
+            };
+            if left.is_empty() && remaining.is_empty() && files == 0 {
                 return Ok(());
             }
             if Instant::now() >= deadline {
                 return Err(format!(
-                    "stack {stack} not fully removed: networks {left:?}, services {}",
-                    remaining.len()
+                    "stack {stack} not fully removed: networks {left:?}, services {}, configs and secrets {}",
+                    remaining.len(),
+                    if files == usize::MAX {
+                        "not tried".into()
+                    } else {
+                        files.to_string()
+                    }
                 ));
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
+
+    /// Removes the configs and secrets matching `filters`; returns how many are left.
+    async fn remove_files(&self, filters: &HashMap<&str, Vec<&str>>) -> Result<usize, String> {
+        let configs = self
+            .docker
+            .list_configs(Some(
+                ListConfigsOptionsBuilder::default()
+                    .filters(filters)
+                    .build(),
+            ))
+            .await
+            .map_err(|e| format!("listing configs: {e}"))?;
+        let secrets = self
+            .docker
+            .list_secrets(Some(
+                ListSecretsOptionsBuilder::default()
+                    .filters(filters)
+                    .build(),
+            ))
+            .await
+            .map_err(|e| format!("listing secrets: {e}"))?;
+        let mut left = 0;
+        for id in configs.iter().filter_map(|c| c.id.as_deref()) {
+            left += usize::from(self.docker.delete_config(id).await.is_err());
+        }
+        for id in secrets.iter().filter_map(|c| c.id.as_deref()) {
+            left += usize::from(self.docker.delete_secret(id).await.is_err());
+        }
+        Ok(left)
+    }
+}
+
+fn kind_word(k: FileKind) -> &'static str {
+    match k {
+        FileKind::Config => "config",
+        FileKind::Secret => "secret",
+    }
+}
+
+/// FNV-1a: a short, stable digest of a config's content for its name.
+fn fnv1a(data: &[u8]) -> u64 {
+    data.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }

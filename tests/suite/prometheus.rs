@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 use super::{free_port, root, soy, text};
 
 /// A Prometheus process, killed on drop.
-struct Prometheus {
+pub(super) struct Prometheus {
     child: Child,
     port: u16,
 }
 
 impl Prometheus {
-    fn start(targets: &[u16]) -> Prometheus {
+    pub(super) fn start(targets: &[u16]) -> Prometheus {
         let port = free_port();
         let dir = root()
             .join("target")
@@ -57,7 +57,7 @@ impl Prometheus {
         Prometheus { child, port }
     }
 
-    fn url(&self) -> String {
+    pub(super) fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 }

@@ -23,7 +23,7 @@ fn leftovers(stack: &str) -> String {
 }
 
 fn experiment(name: &str, stack: &str, image: &str, ready_timeout: &str) -> PathBuf {
-    experiment_with(name, stack, image, ready_timeout, "")
+    experiment_with(name, stack, image, ready_timeout, "", "", &[]).0
 }
 
 fn experiment_with(
@@ -31,8 +31,10 @@ fn experiment_with(
     stack: &str,
     image: &str,
     ready_timeout: &str,
+    load_extra: &str,
     extra: &str,
-) -> PathBuf {
+    edits: &[(&str, &str)],
+) -> (PathBuf, u16) {
     let port = free_port();
     let dir = root().join("target").join("test-tmp").join("swarm");
     std::fs::create_dir_all(&dir).expect("dir");
@@ -40,13 +42,17 @@ fn experiment_with(
         .expect("demo stack")
         .replace("published: 18180", &format!("published: {port}"))
         .replace("image: soy-demo:latest", &format!("image: {image}"));
+    let compose = edits.iter().fold(compose, |c, (from, to)| {
+        assert!(c.contains(from), "{from} in the demo stack");
+        c.replace(from, to)
+    });
     std::fs::write(dir.join(format!("{name}.yml")), compose).expect("write stack");
     let manifest = format!(
-        "apiVersion: soy/v1\nkind: Experiment\nmetadata: {{name: {name}}}\nstack:\n  driver: swarm\n  file: {name}.yml\n  name: {stack}\n  replicas: {{ms-exercise: 2}}\n  ready: {{timeout: {ready_timeout}, http: [{{url: \"http://127.0.0.1:{port}/health\"}}]}}\nload:\n  host: http://127.0.0.1:{port}\n  users: 5\n  spawn_rate: 100\n  run_time: 8s\n  think_time: {{min: 20ms, max: 40ms}}\n  tasks:\n    - {{name: list, request: {{path: /api/exercises}}, check: {{status: 200}}}}\nslos:\n  - {{load: error_rate, max: 1%}}\n{extra}"
+        "apiVersion: soy/v1\nkind: Experiment\nmetadata: {{name: {name}}}\nstack:\n  driver: swarm\n  file: {name}.yml\n  name: {stack}\n  replicas: {{ms-exercise: 2}}\n  ready: {{timeout: {ready_timeout}, http: [{{url: \"http://127.0.0.1:{port}/health\"}}]}}\nload:\n  host: http://127.0.0.1:{port}\n  users: 5\n  spawn_rate: 100\n  run_time: 8s\n{load_extra}  think_time: {{min: 20ms, max: 40ms}}\n  tasks:\n    - {{name: list, request: {{path: /api/exercises}}, check: {{status: 200}}}}\nslos:\n  - {{load: error_rate, max: 1%}}\n{extra}"
     );
     let path = dir.join(format!("{name}.yaml"));
     std::fs::write(&path, manifest).expect("write manifest");
-    path
+    (path, port)
 }
 
 fn runs() -> PathBuf {
@@ -62,13 +68,23 @@ fn summary(name: &str) -> serde_json::Value {
 #[test]
 fn a_swarm_stack_deploys_converges_serves_and_is_removed() {
     let stack = format!("soyt{}", std::process::id());
+    // A real Prometheus scrapes soy's metrics port, where the containers' usage is served
+    // under cAdvisor's names: the cadvisor presets answer with no cAdvisor running.
+    let metrics_port = free_port();
+    let prom = super::prometheus::Prometheus::start(&[metrics_port]);
     let m = experiment_with(
         "swarm-e2e",
         &stack,
         "soy-demo:latest",
         "120s",
-        "actions:\n  - {at: 2s, scale: {service: ms-exercise, replicas: 3}}\n  - {at: 3s, restart: {service: ms-other}}\n",
-    );
+        &format!("  metrics_port: {metrics_port}\n"),
+        &format!(
+            "actions:\n  - {{at: 2s, scale: {{service: ms-exercise, replicas: 3}}}}\n  - {{at: 3s, restart: {{service: ms-other}}}}\nmetrics:\n  source: {{kind: prometheus, url: \"{}\"}}\n  step: 1s\n  rate_window: 4s\n  queries:\n    - {{name: cpu, preset: cadvisor.cpu, service: gateway}}\n    - {{name: memory, preset: cadvisor.memory, service: gateway}}\n    - {{name: exercise_replicas, preset: cadvisor.replicas, service: ms-exercise}}\n",
+            prom.url()
+        ),
+        &[],
+    )
+    .0;
     let (out, _) = soy(
         &[
             "apply",
@@ -106,6 +122,54 @@ fn a_swarm_stack_deploys_converges_serves_and_is_removed() {
     let first = exercise["points"][0][1].as_f64().unwrap_or(0.0);
     assert_eq!(first, 2.0, "the replicas override is applied: {exercise}");
     assert_eq!(last, 3.0, "the scale action is applied: {exercise}");
+    // Container usage sampled through the Engine's stats API, labelled as cAdvisor does.
+    let of = |name: &str| {
+        series
+            .as_array()
+            .expect("list")
+            .iter()
+            .find(|q| q["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in series.json"))
+            .clone()
+    };
+    let cpu = of("container_cpu_usage_seconds_total");
+    let exercise_containers = cpu["series"]
+        .as_array()
+        .expect("series")
+        .iter()
+        .filter(|s| {
+            s["labels"]["container_label_com_docker_swarm_service_name"]
+                == format!("{stack}_ms-exercise")
+                && s["labels"]["container_label_com_docker_stack_namespace"] == stack.as_str()
+        })
+        .count();
+    assert!(exercise_containers >= 3, "one series per container: {cpu}");
+    let memory = of("container_memory_usage_bytes");
+    assert!(
+        memory["series"][0]["points"][0][1].as_f64().unwrap_or(0.0) > 0.0,
+        "{memory}"
+    );
+    // The same data through a real Prometheus and the presets.
+    let gw_cpu = of("cpu");
+    assert!(gw_cpu["missing"].is_null(), "{gw_cpu}");
+    let peak = gw_cpu["series"][0]["points"]
+        .as_array()
+        .expect("points")
+        .iter()
+        .filter_map(|p| p[1].as_f64())
+        .fold(0.0, f64::max);
+    assert!(peak > 0.0, "the gateway used CPU under load: {gw_cpu}");
+    let reps = of("exercise_replicas");
+    let counts: Vec<f64> = reps["series"][0]["points"]
+        .as_array()
+        .expect("points")
+        .iter()
+        .filter_map(|p| p[1].as_f64())
+        .collect();
+    assert!(
+        counts.contains(&2.0) && counts.contains(&3.0),
+        "the seed's replica query sees the scale from 2 to 3: {counts:?}"
+    );
     let events = s["events"].as_array().expect("events");
     assert_eq!(events.len(), 2, "{events:?}");
     assert!(events.iter().all(|e| e["error"].is_null()), "{events:?}");
@@ -163,5 +227,137 @@ fn an_unreachable_engine_is_a_clear_error() {
     assert!(
         reason.contains("cannot reach the Docker engine"),
         "{reason}"
+    );
+}
+
+fn apply_args(m: &std::path::Path) -> Vec<String> {
+    vec![
+        "apply".into(),
+        m.to_str().expect("utf8").into(),
+        "--out".into(),
+        runs().to_str().expect("utf8").into(),
+    ]
+}
+
+fn reason_of(name: &str) -> String {
+    summary(name)["reason"].as_str().unwrap_or("").to_string()
+}
+
+#[test]
+fn a_service_that_crashes_in_a_loop_is_reported_with_its_last_log_lines() {
+    let stack = format!("soyc{}", std::process::id());
+    let (m, _) = experiment_with(
+        "swarm-crashloop",
+        &stack,
+        "soy-demo:latest",
+        "90s",
+        "",
+        "",
+        &[
+            (
+                "--latency, 1ms..3ms]",
+                "--latency, 1ms..3ms, --exit-after, 300ms]",
+            ),
+            (
+                "    deploy: {endpoint_mode: dnsrr}\n\n  gateway:",
+                "    deploy: {endpoint_mode: dnsrr, restart_policy: {condition: any, delay: 1s}}\n\n  gateway:",
+            ),
+        ],
+    );
+    let args = apply_args(&m);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (out, took) = soy(&args, Duration::from_secs(200));
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let reason = reason_of("swarm-crashloop");
+    assert!(
+        reason.contains(&format!("service {stack}_ms-other cannot converge")),
+        "{reason}"
+    );
+    assert!(reason.contains("non-zero exit"), "the task error: {reason}");
+    assert!(
+        reason.contains("exiting as asked (--exit-after)"),
+        "the container's last log lines: {reason}"
+    );
+    assert!(
+        took < Duration::from_secs(80),
+        "not waited on until the timeout: {took:?}"
+    );
+    assert_eq!(leftovers(&stack).trim(), "");
+}
+
+#[test]
+fn a_published_port_already_in_use_is_reported() {
+    let stack = format!("soyp{}", std::process::id());
+    let (m, port) = experiment_with(
+        "swarm-portinuse",
+        &stack,
+        "soy-demo:latest",
+        "60s",
+        "",
+        "",
+        &[],
+    );
+    // Something else holds the gateway's port on the host (a listener, no traffic).
+    let _holder = std::net::TcpListener::bind(("0.0.0.0", port)).expect("bind");
+    let args = apply_args(&m);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (out, took) = soy(&args, Duration::from_secs(200));
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let reason = reason_of("swarm-portinuse");
+    assert!(
+        reason.contains(&format!("{stack}_gateway")) && reason.contains("address already in use"),
+        "{reason}"
+    );
+    assert!(took < Duration::from_secs(150), "{took:?}");
+    assert_eq!(leftovers(&stack).trim(), "");
+}
+
+#[test]
+fn sigint_mid_run_removes_the_stack_and_exits_130() {
+    let stack = format!("soys{}", std::process::id());
+    let (m, port) = experiment_with(
+        "swarm-sigint",
+        &stack,
+        "soy-demo:latest",
+        "120s",
+        "",
+        "",
+        &[],
+    );
+    let text_m = std::fs::read_to_string(&m)
+        .expect("manifest")
+        .replace("run_time: 8s", "run_time: 120s");
+    std::fs::write(&m, text_m).expect("write");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_soy"))
+        .args(apply_args(&m))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Wait until the stack serves on its published loopback port, then into the load.
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the stack never served"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(4));
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    let s = summary("swarm-sigint");
+    assert_eq!(s["status"], "incomplete", "{s}");
+    assert!(
+        s["load"]["requests"].as_u64().unwrap_or(0) > 0,
+        "results kept: {s}"
+    );
+    assert_eq!(
+        leftovers(&stack).trim(),
+        "",
+        "the stack is removed after Ctrl-C"
     );
 }
