@@ -50,6 +50,20 @@ pub enum DemoCommand {
         #[arg(long, default_value = "gateway_hcm")]
         conn_manager: String,
     },
+    /// cAdvisor's container metrics for a machine with no cAdvisor: samples every running
+    /// container through the Engine's stats API (mount the Docker socket) and serves
+    /// `container_cpu_usage_seconds_total` and friends on `/metrics`.
+    Cadvisor {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8085")]
+        listen: SocketAddr,
+        /// Only containers of this stack (`com.docker.stack.namespace`).
+        #[arg(long)]
+        stack: Option<String>,
+        /// How often to sample.
+        #[arg(long, default_value = "1s")]
+        interval: String,
+    },
     /// A healthcheck for images with no shell: GET an `http://` URL, exit 0 on a 2xx answer.
     Probe {
         /// e.g. `http://127.0.0.1:8081/health`.
@@ -110,6 +124,37 @@ pub fn run(cmd: DemoCommand) -> Result<(), String> {
             } => {
                 let gw = gateway::Gateway::new(&upstream, conn_manager)?;
                 server::serve(listen, std::sync::Arc::new(gw)).await
+            }
+            DemoCommand::Cadvisor {
+                listen,
+                stack,
+                interval,
+            } => {
+                let every = crate::manifest::duration::parse(&interval)?.0;
+                let engine = crate::stack::swarm::Swarm::connect_engine().await?;
+                let listener = tokio::net::TcpListener::bind(listen)
+                    .await
+                    .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+                eprintln!("soy demo-service cadvisor listening on http://{listen}/metrics");
+                let text = crate::load::Exposition::default();
+                let sampled = text.clone();
+                tokio::spawn(async move {
+                    let mut iv =
+                        tokio::time::interval(every.max(std::time::Duration::from_millis(100)));
+                    loop {
+                        iv.tick().await;
+                        match engine.container_samples(stack.as_deref()).await {
+                            Ok(s) => {
+                                if let Ok(mut t) = sampled.lock() {
+                                    *t = crate::metrics::cadvisor::exposition(&s);
+                                }
+                            }
+                            Err(e) => eprintln!("soy demo-service cadvisor: {e}"),
+                        }
+                    }
+                });
+                crate::load::serve_exposition(listener, vec![text]).await;
+                Ok(())
             }
             DemoCommand::Probe { url, timeout } => {
                 probe::get(&url, crate::manifest::duration::parse(&timeout)?.0)

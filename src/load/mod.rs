@@ -6,7 +6,7 @@
 
 pub mod engine;
 mod exporter;
-pub use exporter::Exposition;
+pub use exporter::{Exposition, serve as serve_exposition};
 pub mod failure;
 mod functions;
 pub mod http1;

@@ -110,31 +110,31 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
     let mut swarm: Option<crate::stack::swarm::Swarm> = None;
     let logs_dir = dir.path.join("logs");
 
-    // The metrics source must answer before anything is deployed, when it is required.
+    // The metrics source must answer before anything is deployed, when it is required. A
+    // stack soy deploys may run the Prometheus itself: then it is asked again once the stack
+    // is ready, still before any load.
     let mut prometheus = None;
     let mut metrics_error: Option<String> = None;
+    let mut check_after_ready = false;
     if let crate::manifest::model::MetricsSource::Prometheus(src) = &exp.metrics.source {
         let p = phases.begin("metrics-check");
-        let checked = match crate::metrics::prometheus::Client::new(src, &vars) {
-            Ok(c) => c.ping().await.map(|_| c),
-            Err(e) => Err(e),
-        };
-        match checked {
+        match check_prometheus(src, &vars).await {
             Ok(c) => {
                 phases.end(p, PhaseStatus::Ok, None);
                 prometheus = Some(c);
             }
-            Err(e) if src.required && !opts.allow_missing_metrics => {
-                let e = format!(
-                    "{e}; nothing was deployed and no load was sent (--allow-missing-metrics runs without it)"
-                );
-                phases.end(p, PhaseStatus::Failed, Some(e.clone()));
-                reason = Some(e);
+            Err(e) if !matches!(exp.stack, Stack::External(_)) => {
+                eprintln!("soy: {e}; asking again once the stack is ready (it may run Prometheus)");
+                phases.end(p, PhaseStatus::Skipped, Some(e));
+                check_after_ready = true;
             }
             Err(e) => {
-                eprintln!("soy: going on without metrics: {e}");
-                phases.end(p, PhaseStatus::Failed, Some(e.clone()));
-                metrics_error = Some(e);
+                let (status, stop) = metrics_unavailable(src, opts, &e);
+                phases.end(p, status, Some(e.clone()));
+                match stop {
+                    Some(r) => reason = Some(r),
+                    None => metrics_error = Some(e),
+                }
             }
         }
     }
@@ -216,6 +216,26 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
         phases.end(p, status_of(&r, &stop_rx), r.clone().err());
         if let Err(e) = r {
             reason = Some(e);
+        }
+    }
+
+    if check_after_ready && reason.is_none() {
+        if let crate::manifest::model::MetricsSource::Prometheus(src) = &exp.metrics.source {
+            let p = phases.begin("metrics-check");
+            match check_prometheus(src, &vars).await {
+                Ok(c) => {
+                    phases.end(p, PhaseStatus::Ok, None);
+                    prometheus = Some(c);
+                }
+                Err(e) => {
+                    let (status, stop) = metrics_unavailable(src, opts, &e);
+                    phases.end(p, status, Some(e.clone()));
+                    match stop {
+                        Some(r) => reason = Some(r),
+                        None => metrics_error = Some(e),
+                    }
+                }
+            }
         }
     }
 
@@ -599,6 +619,35 @@ async fn deploy_swarm(
         return Err(e);
     }
     Ok(sw)
+}
+
+/// Connects to the Prometheus source and checks that it answers.
+async fn check_prometheus(
+    src: &crate::manifest::model::PrometheusSource,
+    vars: &BTreeMap<String, minijinja::Value>,
+) -> Result<crate::metrics::prometheus::Client, String> {
+    let c = crate::metrics::prometheus::Client::new(src, vars)?;
+    c.ping().await.map(|_| c)
+}
+
+/// What an unreachable metrics source means: the phase's status, and the reason to stop
+/// before any load when the source is required (or `None` to go on without it).
+fn metrics_unavailable(
+    src: &crate::manifest::model::PrometheusSource,
+    opts: &ApplyOptions,
+    e: &str,
+) -> (PhaseStatus, Option<String>) {
+    if src.required && !opts.allow_missing_metrics {
+        (
+            PhaseStatus::Failed,
+            Some(format!(
+                "{e}; no load was sent (--allow-missing-metrics runs without it)"
+            )),
+        )
+    } else {
+        eprintln!("soy: going on without metrics: {e}");
+        (PhaseStatus::Failed, None)
+    }
 }
 
 /// Awaits `f` unless a stop (Ctrl-C, a crash) comes first.

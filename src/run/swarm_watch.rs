@@ -47,7 +47,7 @@ impl Watch {
                         o.push((record::now(), r));
                     }
                 }
-                if let Ok(samples) = sw.container_samples(&stack).await {
+                if let Ok(samples) = sw.container_samples(Some(&stack)).await {
                     if let Ok(mut t) = me.exposition.lock() {
                         *t = cadvisor::exposition(&samples);
                     }

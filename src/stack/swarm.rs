@@ -40,11 +40,7 @@ pub struct Replicas {
 impl Swarm {
     /// Connects to the local engine and checks it is a swarm manager.
     pub async fn connect() -> Result<Swarm, String> {
-        let docker = Docker::connect_with_local_defaults()
-            .map_err(|e| format!("cannot reach the Docker engine: {e}"))?
-            .negotiate_version()
-            .await
-            .map_err(|e| format!("cannot reach the Docker engine (is dockerd running?): {e}"))?;
+        let Swarm { docker } = Swarm::connect_engine().await?;
         let info = docker
             .info()
             .await
@@ -60,6 +56,16 @@ impl Swarm {
                 "this Docker engine is not part of a swarm (state `{state}`): run `docker swarm init --advertise-addr 127.0.0.1`"
             ));
         }
+        Ok(Swarm { docker })
+    }
+
+    /// Connects to the local engine (`DOCKER_HOST` or its socket), swarm or not.
+    pub async fn connect_engine() -> Result<Swarm, String> {
+        let docker = Docker::connect_with_local_defaults()
+            .map_err(|e| format!("cannot reach the Docker engine: {e}"))?
+            .negotiate_version()
+            .await
+            .map_err(|e| format!("cannot reach the Docker engine (is dockerd running?): {e}"))?;
         Ok(Swarm { docker })
     }
 
@@ -465,11 +471,15 @@ impl Swarm {
         }
     }
 
-    /// One usage sample of every running container of the stack, labelled as cAdvisor
-    /// labels it. A container that stops between listing and sampling is skipped.
-    pub async fn container_samples(&self, stack: &str) -> Result<Vec<cadvisor::Sample>, String> {
-        let label = format!("{NAMESPACE}={stack}");
-        let filters: HashMap<&str, Vec<&str>> = HashMap::from([("label", vec![label.as_str()])]);
+    /// One usage sample of every running container of the stack (of the engine without a
+    /// stack), labelled as cAdvisor labels it. A container that stops between listing and sampling is skipped.
+    pub async fn container_samples(
+        &self,
+        stack: Option<&str>,
+    ) -> Result<Vec<cadvisor::Sample>, String> {
+        let label = stack.map(|s| format!("{NAMESPACE}={s}"));
+        let filters: HashMap<&str, Vec<&str>> =
+            label.iter().map(|l| ("label", vec![l.as_str()])).collect();
         let containers = self
             .docker
             .list_containers(Some(

@@ -894,14 +894,20 @@ mod tests {
         let s = translate(&d, "st", &o).unwrap();
         assert_eq!(s.files.len(), 2);
         assert_eq!(s.files[0].name, "st_prom_cfg");
-        assert_eq!(s.files[0].path, std::path::Path::new("/stacks/./prometheus.yml"));
+        assert_eq!(
+            s.files[0].path,
+            std::path::Path::new("/stacks/./prometheus.yml")
+        );
         assert_eq!(s.files[1].kind, FileKind::Secret);
         let p = &s.services[0];
         let c = &p["TaskTemplate"]["ContainerSpec"];
         assert_eq!(c["Labels"]["team"], "perf");
         assert_eq!(c["Labels"][NAMESPACE], "st");
         assert_eq!(c["StopGracePeriod"], 3_000_000_000u64);
-        assert_eq!(c["Configs"][0]["File"]["Name"], "/etc/prometheus/prometheus.yml");
+        assert_eq!(
+            c["Configs"][0]["File"]["Name"],
+            "/etc/prometheus/prometheus.yml"
+        );
         assert_eq!(c["Configs"][0]["ConfigName"], "st_prom_cfg");
         assert_eq!(c["Secrets"][0]["File"]["Name"], "/run/secrets/token");
         assert_eq!(c["Mounts"][0]["Type"], "volume");

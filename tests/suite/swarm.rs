@@ -42,6 +42,15 @@ fn experiment_with(
         .expect("demo stack")
         .replace("published: 18180", &format!("published: {port}"))
         .replace("image: soy-demo:latest", &format!("image: {image}"));
+    // The stack's own monitoring (Prometheus on a fixed port, the exporter) is left out:
+    // these tests run side by side, and experiments/swarm-demo.yaml exercises it.
+    let compose = match (
+        compose.find("\n  cadvisor:\n"),
+        compose.find("\nnetworks:\n"),
+    ) {
+        (Some(a), Some(b)) => format!("{}{}", &compose[..=a], &compose[b..]),
+        _ => compose,
+    };
     let compose = edits.iter().fold(compose, |c, (from, to)| {
         assert!(c.contains(from), "{from} in the demo stack");
         c.replace(from, to)
@@ -360,4 +369,60 @@ fn sigint_mid_run_removes_the_stack_and_exits_130() {
         "",
         "the stack is removed after Ctrl-C"
     );
+}
+
+#[test]
+fn the_shipped_swarm_demo_runs_with_its_own_prometheus() {
+    // experiments/swarm-demo.yaml as a user runs it: the stack's Prometheus (soy-prometheus)
+    // scrapes the gateway and soy's cAdvisor-compatible exporter through a swarm config.
+    let m = root().join("experiments/swarm-demo.yaml");
+    let args = apply_args(&m);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (out, _) = soy(&args, Duration::from_secs(400));
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "the run completes: {}",
+        text(&out.stderr)
+    );
+    let s = summary("swarm-demo");
+    assert_ne!(s["status"], "incomplete", "{s}");
+    let dir = std::fs::canonicalize(runs().join("swarm-demo").join("latest")).expect("latest");
+    let series: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(dir.join("metrics/series.json")).expect("series"))
+            .expect("json");
+    for name in [
+        "cpu[gateway]",
+        "memory[ms-exercise]",
+        "replicas",
+        "gateway_downstream_rps",
+        "upstream_rps[ms_exercise_cluster]",
+    ] {
+        let q = series
+            .iter()
+            .find(|q| q["name"] == name)
+            .unwrap_or_else(|| panic!("{name}"));
+        assert!(q["missing"].is_null(), "{name} has data: {q}");
+    }
+    let reps = series
+        .iter()
+        .find(|q| q["name"] == "replicas")
+        .expect("replicas");
+    let exercise: Vec<f64> = reps["series"]
+        .as_array()
+        .expect("series")
+        .iter()
+        .find(|s| {
+            s["labels"]["container_label_com_docker_swarm_service_name"] == "soy-demo_ms-exercise"
+        })
+        .expect("ms-exercise")["points"]
+        .as_array()
+        .expect("points")
+        .iter()
+        .filter_map(|p| p[1].as_f64())
+        .collect();
+    assert!(
+        exercise.contains(&2.0) && exercise.contains(&3.0),
+        "{exercise:?}"
+    );
+    assert_eq!(leftovers("soy-demo").trim(), "");
 }
