@@ -20,6 +20,8 @@ fn leftovers(stack: &str) -> String {
     let label = format!("label=com.docker.stack.namespace={stack}");
     docker(&["service", "ls", "-q", "--filter", &label])
         + &docker(&["network", "ls", "-q", "--filter", &label])
+        + &docker(&["config", "ls", "-q", "--filter", &label])
+        + &docker(&["secret", "ls", "-q", "--filter", &label])
 }
 
 fn experiment(name: &str, stack: &str, image: &str, ready_timeout: &str) -> PathBuf {
@@ -425,4 +427,36 @@ fn the_shipped_swarm_demo_runs_with_its_own_prometheus() {
         "{exercise:?}"
     );
     assert_eq!(leftovers("soy-demo").trim(), "");
+}
+
+#[test]
+fn the_shipped_stacks_translate_and_their_prometheus_configs_are_valid() {
+    use soy::stack::swarm_spec::{Overrides, translate};
+    for (file, config) in [
+        ("stacks/seed-envoy.yml", "stacks/seed-envoy/prometheus.yml"),
+        ("stacks/demo-swarm.yml", "stacks/demo-swarm/prometheus.yml"),
+    ] {
+        let path = root().join(file);
+        let compose = std::fs::read_to_string(&path).expect("stack file");
+        let (doc, _) = soy::manifest::yaml::parse(&compose).expect("yaml");
+        let o = Overrides {
+            dir: root().join("stacks"),
+            ..Overrides::default()
+        };
+        let spec = translate(&doc, "check", &o).unwrap_or_else(|e| panic!("{file}: {e:?}"));
+        assert!(!spec.files.is_empty(), "{file} carries its configurations");
+        for f in &spec.files {
+            let body = std::fs::read_to_string(&f.path)
+                .unwrap_or_else(|e| panic!("{file}: {}: {e}", f.path.display()));
+            soy::manifest::yaml::parse(&body)
+                .unwrap_or_else(|e| panic!("{}: {}", f.path.display(), e.message));
+        }
+        // Prometheus' own checker (Debian's prometheus package ships promtool).
+        let out = std::process::Command::new("promtool")
+            .args(["check", "config"])
+            .arg(root().join(config))
+            .output()
+            .expect("promtool from Debian's prometheus package (scripts/test-all installs it)");
+        assert!(out.status.success(), "{config}: {}", text(&out.stdout));
+    }
 }
