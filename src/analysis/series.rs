@@ -39,8 +39,14 @@ impl Series {
         if self.labels.is_empty() {
             return "value".into();
         }
-        if let Some(s) = self.labels.get("service") {
-            return s.clone();
+        for key in [
+            "service",
+            "name",
+            "container_label_com_docker_swarm_service_name",
+        ] {
+            if let Some(s) = self.labels.get(key) {
+                return s.clone();
+            }
         }
         self.labels
             .iter()

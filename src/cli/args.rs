@@ -71,6 +71,35 @@ pub enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Answer a PromQL query from a stored run's embedded metrics (`metrics/samples.tsdb`).
+    /// Without `--at` or `--start`, a range query over the run's load window.
+    Query {
+        /// A run directory (`reports/<experiment>/<run>` or `.../latest`).
+        run_dir: PathBuf,
+        /// The PromQL expression.
+        expr: String,
+        /// An instant query at this time: Unix seconds, or `+30s` from the load's start.
+        #[arg(long, conflicts_with_all = ["start", "end"])]
+        at: Option<String>,
+        /// Range start (Unix seconds or `+DURATION`); defaults to the load's start.
+        #[arg(long)]
+        start: Option<String>,
+        /// Range end (Unix seconds or `+DURATION`); defaults to the end of the run's collection.
+        #[arg(long)]
+        end: Option<String>,
+        /// Range step, e.g. `15s`; defaults to about 250 points over the range.
+        #[arg(long)]
+        step: Option<String>,
+        /// `table`, `json` (Prometheus' API shape) or `csv`.
+        #[arg(long, short, value_enum, default_value_t = crate::cli::query::QueryOutput::Table)]
+        output: crate::cli::query::QueryOutput,
+    },
+    /// Print a stored run's embedded metrics as OpenMetrics text, e.g. to load them into a
+    /// Prometheus: `promtool tsdb create-blocks-from openmetrics FILE DIR`.
+    Export {
+        /// A run directory (`reports/<experiment>/<run>` or `.../latest`).
+        run_dir: PathBuf,
+    },
     /// Remove a swarm stack a crashed run left behind (only objects in its namespace).
     Down {
         /// A manifest with `stack.driver: swarm`.

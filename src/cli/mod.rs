@@ -2,6 +2,7 @@
 
 mod args;
 mod load;
+pub mod query;
 
 use std::io::Write;
 
@@ -111,6 +112,28 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
                 }
                 None => out(&text),
             }
+        }
+        Command::Query {
+            run_dir,
+            expr,
+            at,
+            start,
+            end,
+            step,
+            output,
+        } => {
+            let spec = query::Spec {
+                at,
+                start,
+                end,
+                step,
+            };
+            let text = query::run(&run_dir, &expr, &spec, output)?;
+            out(&text)
+        }
+        Command::Export { run_dir } => {
+            let store = query::open_store(&run_dir)?;
+            out(&crate::metrics::openmetrics::write(&store))
         }
         Command::DemoService(cmd) => crate::demo::run(cmd)
             .map(|()| exit::OK)

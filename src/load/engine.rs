@@ -37,6 +37,9 @@ pub struct EngineConfig {
     pub metrics_port: Option<u16>,
     /// More exposition text served on the metrics port (the stack's container usage).
     pub extra_metrics: Option<super::exporter::Exposition>,
+    /// Where the generator's own exposition is kept (for soy's embedded scraper); the
+    /// engine makes its own when `None`.
+    pub exposition: Option<super::exporter::Exposition>,
 }
 
 enum Command {
@@ -67,7 +70,7 @@ pub async fn run(
     interrupt: impl Future<Output = ()>,
     mut on_second: impl FnMut(&Progress),
 ) -> Result<Results, String> {
-    let exposition: super::exporter::Exposition = Default::default();
+    let exposition: super::exporter::Exposition = cfg.exposition.clone().unwrap_or_default();
     let _exporter = match cfg.metrics_port {
         Some(port) => {
             let listener = super::exporter::bind(port).await?;

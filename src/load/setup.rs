@@ -111,5 +111,6 @@ pub fn configure(
         seed: o.seed.or(load.seed),
         metrics_port: o.metrics_port.or(load.metrics_port),
         extra_metrics: None,
+        exposition: None,
     })
 }

@@ -144,6 +144,24 @@ pub fn labels(c: &Container) -> BTreeMap<String, String> {
     l
 }
 
+/// The labels of a local stack's service, shaped like a swarm container's so the same
+/// queries and presets apply: `{stack}_{service}` as the swarm service name.
+pub fn process_labels(stack: &str, service: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("id".to_string(), format!("/soy/{stack}/{service}")),
+        ("name".to_string(), service.to_string()),
+        ("service".to_string(), service.to_string()),
+        (
+            "container_label_com_docker_swarm_service_name".to_string(),
+            format!("{stack}_{service}"),
+        ),
+        (
+            "container_label_com_docker_stack_namespace".to_string(),
+            stack.to_string(),
+        ),
+    ])
+}
+
 /// Prometheus text for the latest sample of each container (a container missing from the
 /// latest round is left out, so Prometheus marks its series stale as cAdvisor's would be).
 pub fn exposition(latest: &[Sample]) -> String {

@@ -2,7 +2,9 @@
 //! that answer them.
 
 pub mod cadvisor;
+pub mod embedded;
 pub mod grafana;
+pub mod openmetrics;
 pub mod presets;
 pub mod prometheus;
 pub mod query;

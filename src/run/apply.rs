@@ -12,7 +12,7 @@ use tokio::sync::watch;
 
 use super::dir::RunDir;
 use super::record::{self, PhaseRecord, PhaseStatus, RunRecord};
-use crate::analysis::series::{QueryResult, Series};
+use crate::analysis::series::QueryResult;
 use crate::analysis::slo;
 use crate::error::Error;
 use crate::exit;
@@ -30,7 +30,7 @@ use crate::stack::local::{self, LocalStack};
 use crate::stack::{procfs, ready};
 
 /// `/proc` samples: when, and each service's usage.
-type Samples = Vec<(f64, Vec<procfs::Usage>)>;
+type Samples = Vec<crate::metrics::cadvisor::Sample>;
 
 /// Where and how to run.
 pub struct ApplyOptions {
@@ -244,8 +244,10 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
     let groups: Vec<(String, i32)> = local.as_ref().map_or_else(Vec::new, LocalStack::groups);
     let watch = super::swarm_watch::Watch::default();
     let mut watcher: Option<tokio::task::JoinHandle<()>> = None;
+    let process_text = crate::load::Exposition::default();
     let sampler = {
         let (samples, groups, tx) = (samples.clone(), groups.clone(), stop_tx.clone());
+        let (text, stack) = (process_text.clone(), plan.stack.info.name.clone());
         let step = plan.metrics.step.0.max(Duration::from_secs(1));
         let pids: Vec<i32> = groups.iter().map(|g| g.1).collect();
         tokio::spawn(async move {
@@ -260,12 +262,52 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
                         groups[i].0
                     )));
                 }
+                let now = process_samples(&groups, record::now(), &usage, &stack);
+                if !groups.is_empty() {
+                    if let Ok(mut t) = text.lock() {
+                        *t = crate::metrics::cadvisor::exposition(&now);
+                    }
+                }
                 if let Ok(mut s) = samples.lock() {
-                    s.push((record::now(), usage));
+                    s.extend(now);
                 }
             }
         })
     };
+    // The embedded source scrapes from here to the end of the cooldown.
+    let store = Arc::new(Mutex::new(crate::tsdb::Store::new(EMBEDDED_MAX_SERIES)));
+    let load_text = crate::load::Exposition::default();
+    let (scrape_done, scrape_done_rx) = watch::channel(false);
+    let mut scraper: Option<tokio::task::JoinHandle<Vec<crate::scrape::scraper::Source>>> = None;
+    if let (crate::manifest::model::MetricsSource::Embedded(src), None) =
+        (&exp.metrics.source, &reason)
+    {
+        let mut in_process = vec![("soy", load_text.clone())];
+        if !groups.is_empty() {
+            in_process.push(("cadvisor", process_text.clone()));
+        }
+        if swarm.is_some() {
+            in_process.push(("cadvisor", watch.exposition.clone()));
+        }
+        match embedded_sources(src, &vars, in_process) {
+            Ok(sources) => {
+                let tls = crate::load::tls::client_config(false, None);
+                match tls {
+                    Ok(tls) => {
+                        scraper = Some(tokio::spawn(crate::scrape::scraper::run(
+                            sources,
+                            store.clone(),
+                            src.scrape_interval.0.max(Duration::from_millis(100)),
+                            tls,
+                            scrape_done_rx,
+                        )));
+                    }
+                    Err(e) => reason = Some(format!("metrics: {e}")),
+                }
+            }
+            Err(e) => reason = Some(e),
+        }
+    }
     let events: Arc<Mutex<Vec<Event>>> = Arc::default();
     let mut action_task: Option<tokio::task::JoinHandle<()>> = None;
     let mut results: Option<Results> = None;
@@ -320,6 +362,7 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
         let overrides = Overrides::default();
         match configure(&exp.load, vars.clone(), &overrides, &m.dir) {
             Ok(mut cfg) => {
+                cfg.exposition = Some(load_text.clone());
                 if swarm.is_some() {
                     cfg.extra_metrics = Some(watch.exposition.clone());
                 }
@@ -377,21 +420,49 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
     // Collect.
     let p = phases.begin("collect");
     let stack_name = plan.stack.info.name.clone();
-    let mut metrics = process_series(
-        &groups,
-        &samples.lock().map(|s| s.clone()).unwrap_or_default(),
-        &stack_name,
-    );
-    metrics.extend(watch.results());
+    let _ = &stack_name;
+    let mut metrics = if groups.is_empty() {
+        Vec::new()
+    } else {
+        crate::metrics::cadvisor::results(&samples.lock().map(|s| s.clone()).unwrap_or_default())
+    };
+    if matches!(exp.stack, Stack::Swarm(_)) {
+        metrics.extend(watch.results());
+    }
     let window = (load_start.unwrap_or_else(record::now), record::now());
-    let collected = super::collect::queries(
-        prometheus.as_ref(),
-        metrics_error.as_deref(),
-        &plan.metrics,
-        window,
-        &dir,
-    )
-    .await;
+    let collected = match scraper.take() {
+        Some(task) => {
+            let _ = scrape_done.send(true);
+            let sources = task.await.unwrap_or_default();
+            let mut problems = crate::scrape::scraper::problems(&sources);
+            let store = store
+                .lock()
+                .map_err(|_| "the metrics store is poisoned".to_string());
+            match store {
+                Ok(store) => {
+                    problems.extend(store.warning());
+                    for p in &problems {
+                        eprintln!("soy: metrics: {p}");
+                    }
+                    super::collect::embedded(&store, &problems, &plan.metrics, window, &dir)
+                }
+                Err(e) => {
+                    reason.get_or_insert(e);
+                    Vec::new()
+                }
+            }
+        }
+        None => {
+            super::collect::queries(
+                prometheus.as_ref(),
+                metrics_error.as_deref(),
+                &plan.metrics,
+                window,
+                &dir,
+            )
+            .await
+        }
+    };
     metrics.extend(collected);
     phases.end(p, PhaseStatus::Ok, None);
 
@@ -673,82 +744,60 @@ fn status_of<T>(r: &Result<T, String>, rx: &watch::Receiver<Option<String>>) -> 
     }
 }
 
-/// The local services' CPU and memory as cAdvisor names them, plus CPU as a rate for charts.
-fn process_series(
-    groups: &[(String, i32)],
-    samples: &[(f64, Vec<procfs::Usage>)],
-    stack: &str,
-) -> Vec<QueryResult> {
-    if groups.is_empty() {
-        return Vec::new();
-    }
-    let labels = |svc: &str| -> BTreeMap<String, String> {
-        BTreeMap::from([
-            ("service".to_string(), svc.to_string()),
-            (
-                "container_label_com_docker_swarm_service_name".to_string(),
-                format!("{stack}_{svc}"),
-            ),
-            (
-                "container_label_com_docker_stack_namespace".to_string(),
-                stack.to_string(),
-            ),
-        ])
-    };
-    let series = |f: &dyn Fn(&procfs::Usage) -> f64| -> Vec<Series> {
-        groups
-            .iter()
-            .enumerate()
-            .map(|(i, (name, _))| Series {
-                labels: labels(name),
-                points: samples
-                    .iter()
-                    .filter_map(|(t, u)| u.get(i).map(|u| (*t, f(u))))
-                    .collect(),
-            })
-            .collect()
-    };
-    let cpu = series(&|u| u.cpu_seconds);
-    let cores: Vec<Series> = cpu
-        .iter()
-        .map(|s| Series {
-            labels: s.labels.clone(),
-            points: s
-                .points
-                .windows(2)
-                .map(|w| (w[1].0, ((w[1].1 - w[0].1) / (w[1].0 - w[0].0)).max(0.0)))
-                .collect(),
+/// The most series the embedded store keeps; beyond, new series are refused with a warning.
+const EMBEDDED_MAX_SERIES: usize = 100_000;
+
+/// The embedded source's targets: soy's in-process expositions, then the manifest's URLs
+/// (`job="targets"`, `instance` = host:port).
+fn embedded_sources(
+    src: &crate::manifest::model::EmbeddedSource,
+    vars: &BTreeMap<String, minijinja::Value>,
+    in_process: Vec<(&str, crate::load::Exposition)>,
+) -> Result<Vec<crate::scrape::scraper::Source>, String> {
+    use crate::scrape::{ingest::TargetState, scraper::Origin, scraper::Source};
+    let mut out: Vec<Source> = in_process
+        .into_iter()
+        .map(|(job, text)| Source {
+            origin: Origin::InProcess(text),
+            state: TargetState::new(job, "soy"),
         })
         .collect();
-    vec![
-        QueryResult {
-            name: "container_cpu_usage_seconds_total".into(),
-            promql: None,
-            unit: Some("seconds".into()),
-            series: cpu,
-            missing: None,
-            warnings: Vec::new(),
-            gaps: Vec::new(),
-        },
-        QueryResult {
-            name: "process_cpu_cores".into(),
-            promql: None,
-            unit: Some("cores".into()),
-            series: cores,
-            missing: None,
-            warnings: Vec::new(),
-            gaps: Vec::new(),
-        },
-        QueryResult {
-            name: "container_memory_usage_bytes".into(),
-            promql: None,
-            unit: Some("bytes".into()),
-            series: series(&|u| u.rss_bytes as f64),
-            missing: None,
-            warnings: Vec::new(),
-            gaps: Vec::new(),
-        },
-    ]
+    for (i, url) in src.targets.iter().enumerate() {
+        let url =
+            template::render(url, vars).map_err(|e| format!("metrics.source.targets[{i}]: {e}"))?;
+        let target = crate::load::target::Target::parse(&url)
+            .map_err(|e| format!("metrics.source.targets[{i}]: {e}"))?;
+        let instance = format!("{}:{}", target.host, target.port);
+        out.push(Source {
+            origin: Origin::Http(target),
+            state: TargetState::new("targets", &instance),
+        });
+    }
+    Ok(out)
+}
+
+/// The local services' usage as cAdvisor-named samples.
+fn process_samples(
+    groups: &[(String, i32)],
+    at: f64,
+    usage: &[procfs::Usage],
+    stack: &str,
+) -> Vec<crate::metrics::cadvisor::Sample> {
+    groups
+        .iter()
+        .zip(usage)
+        .map(|((name, _), u)| crate::metrics::cadvisor::Sample {
+            at,
+            labels: crate::metrics::cadvisor::process_labels(stack, name),
+            usage: crate::metrics::cadvisor::Usage {
+                cpu_seconds: u.cpu_seconds,
+                memory_bytes: u.rss_bytes as f64,
+                working_set_bytes: u.rss_bytes as f64,
+                rx_bytes: 0.0,
+                tx_bytes: 0.0,
+            },
+        })
+        .collect()
 }
 
 /// `timestamp,query,labels,value` rows.

@@ -29,10 +29,10 @@ pub async fn queries(
         };
         match client {
             None => {
-                r.missing = Some(match unavailable {
-                    Some(e) => format!("not collected: {e}"),
-                    None => "not collected: the embedded metrics source lands with issue 7; use `metrics.source.kind: prometheus`".into(),
-                });
+                r.missing = Some(format!(
+                    "not collected: {}",
+                    unavailable.unwrap_or("no metrics source")
+                ));
             }
             Some(c) => match c
                 .query_range(&q.promql, window.0, window.1, plan.step.0)
@@ -64,4 +64,40 @@ pub async fn queries(
         out.push(r);
     }
     out
+}
+
+/// Every query evaluated by soy's own PromQL engine over the embedded store, which is saved
+/// with the run (`metrics/samples.tsdb`, read by `soy query`). `problems` (failed scrapes,
+/// malformed lines, refused series) become warnings of every query.
+pub fn embedded(
+    store: &crate::tsdb::Store,
+    problems: &[String],
+    plan: &MetricsPlan,
+    window: (f64, f64),
+    dir: &RunDir,
+) -> Vec<QueryResult> {
+    let path = dir.path.join("metrics").join("samples.tsdb");
+    let saved = std::fs::create_dir_all(dir.path.join("metrics"))
+        .and_then(|_| crate::tsdb::file::save(store, &path));
+    if let Err(e) = saved {
+        eprintln!(
+            "soy: cannot save the metrics store to {}: {e}",
+            path.display()
+        );
+    }
+    plan.queries
+        .iter()
+        .map(|q| {
+            let mut r = crate::metrics::embedded::query_range(
+                store,
+                &q.name,
+                &q.promql,
+                q.unit.clone(),
+                window,
+                plan.step.as_secs_f64(),
+            );
+            r.warnings.extend(problems.iter().cloned());
+            r
+        })
+        .collect()
 }

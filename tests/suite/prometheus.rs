@@ -16,6 +16,12 @@ pub(super) struct Prometheus {
 
 impl Prometheus {
     pub(super) fn start(targets: &[u16]) -> Prometheus {
+        Prometheus::start_with(targets, None)
+    }
+
+    /// Starts on `blocks` (a TSDB folder, e.g. made by `promtool tsdb create-blocks-from`)
+    /// when given.
+    pub(super) fn start_with(targets: &[u16], blocks: Option<&std::path::Path>) -> Prometheus {
         let port = free_port();
         let dir = root()
             .join("target")
@@ -23,6 +29,9 @@ impl Prometheus {
             .join(format!("prometheus-{port}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("dir");
+        if let Some(b) = blocks {
+            std::fs::rename(b, dir.join("data")).expect("move blocks");
+        }
         let list: Vec<String> = targets
             .iter()
             .map(|p| format!("\"127.0.0.1:{p}\""))
@@ -55,6 +64,10 @@ impl Prometheus {
         }
         std::thread::sleep(Duration::from_millis(500));
         Prometheus { child, port }
+    }
+
+    pub(super) fn port(&self) -> u16 {
+        self.port
     }
 
     pub(super) fn url(&self) -> String {
