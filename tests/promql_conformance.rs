@@ -1,6 +1,7 @@
 //! Prometheus' own PromQL test scripts (promqltest format, see FORMAT.md in the data folder)
 //! run against soy's embedded evaluator. `cargo test --release --test promql_conformance`
-//! reads every `.test` file in `SOY_PROMQL_TESTDATA` (default ../shared/promql-testdata),
+//! reads every `.test` file in `SOY_PROMQL_TESTDATA` (default ../shared/promql-testdata, or
+//! the copy in tests/fixtures/promql-testdata when that folder is absent),
 //! prints `FILE: N passed, N failed, N skipped` per file and a total line, and fails when the
 //! pass rate over the cases not skipped drops under `FLOOR`. Skipped: cases that rely on
 //! native histograms or on experimental PromQL (syntax the parser rejects, experimental
@@ -67,9 +68,20 @@ struct Tally {
 }
 
 fn main() {
+    // SOY_PROMQL_TESTDATA, else ../shared/promql-testdata, else the copy kept in the repository
+    // (tests/fixtures/promql-testdata, same files, Apache-2.0) so a clone anywhere runs it.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = std::env::var_os("SOY_PROMQL_TESTDATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/promql-testdata"));
+        .unwrap_or_else(|| {
+            let shared = root.join("../shared/promql-testdata");
+            if shared.is_dir() {
+                shared
+            } else {
+                root.join("tests/fixtures/promql-testdata")
+            }
+        });
+    println!("promql testdata: {}", dir.display());
     let verbose = std::env::var_os("SOY_PROMQL_VERBOSE").is_some();
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| {

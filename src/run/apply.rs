@@ -748,7 +748,7 @@ fn status_of<T>(r: &Result<T, String>, rx: &watch::Receiver<Option<String>>) -> 
 const EMBEDDED_MAX_SERIES: usize = 100_000;
 
 /// The embedded source's targets: soy's in-process expositions, then the manifest's URLs
-/// (`job="targets"`, `instance` = host:port).
+/// (`job="targets"`, `instance` = host:port, plus the path when it is not `/metrics`).
 fn embedded_sources(
     src: &crate::manifest::model::EmbeddedSource,
     vars: &BTreeMap<String, minijinja::Value>,
@@ -767,7 +767,13 @@ fn embedded_sources(
             template::render(url, vars).map_err(|e| format!("metrics.source.targets[{i}]: {e}"))?;
         let target = crate::load::target::Target::parse(&url)
             .map_err(|e| format!("metrics.source.targets[{i}]: {e}"))?;
-        let instance = format!("{}:{}", target.host, target.port);
+        // Prometheus' `host:port`, with the path when it is not `/metrics`, so two targets
+        // on one port stay apart.
+        let instance = if target.path == "/metrics" {
+            format!("{}:{}", target.host, target.port)
+        } else {
+            format!("{}:{}{}", target.host, target.port, target.path)
+        };
         out.push(Source {
             origin: Origin::Http(target),
             state: TargetState::new("targets", &instance),

@@ -91,7 +91,7 @@ impl<'a> BitReader<'a> {
     }
 
     /// Makes at least [`MAX_READ`] bits available.
-    #[inline]
+    #[inline(always)]
     fn refill(&mut self) {
         match self.bytes.get(self.next..).and_then(<[u8]>::first_chunk) {
             Some(word) => {
@@ -116,14 +116,14 @@ impl<'a> BitReader<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn consume(&mut self, n: u32) {
         self.buf <<= n;
         self.avail -= n;
     }
 
     /// Reads `n` (≤ 56) bits.
-    #[inline]
+    #[inline(always)]
     pub(super) fn read(&mut self, n: u32) -> u64 {
         debug_assert!(n <= MAX_READ);
         if self.avail < n {
@@ -136,7 +136,7 @@ impl<'a> BitReader<'a> {
     }
 
     /// Reads `n` (≤ 64) bits.
-    #[inline]
+    #[inline(always)]
     pub(super) fn read_long(&mut self, n: u32) -> u64 {
         if n <= MAX_READ {
             self.read(n)
@@ -146,14 +146,14 @@ impl<'a> BitReader<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(super) fn bit(&mut self) -> bool {
         self.read(1) == 1
     }
 
     /// Counts leading `1`s, at most `max` (< 56), consuming them and the `0` ending them
     /// (none when there are `max`).
-    #[inline]
+    #[inline(always)]
     pub(super) fn ones(&mut self, max: u32) -> u32 {
         debug_assert!(max < MAX_READ);
         if self.avail <= max {

@@ -95,7 +95,7 @@ impl Chunk {
         }
         let mut decoder = Decoder::new(&data, count, min_t);
         let mut last = None;
-        while let Some((t, _)) = decoder.next_sample()? {
+        while let Some((t, _)) = decoder.next_sample().map_err(|e| e.to_string())? {
             if let Some(prev) = last
                 && t <= prev
             {

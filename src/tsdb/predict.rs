@@ -22,7 +22,7 @@ pub(super) fn put_length_prefixed(w: &mut BitWriter, z: u64) {
 }
 
 /// Reads a value written by [`put_length_prefixed`].
-#[inline]
+#[inline(always)]
 pub(super) fn get_length_prefixed(reader: &mut BitReader<'_>) -> u64 {
     let len = reader.read(6) as u32;
     (1u64 << len) | reader.read_long(len)
@@ -35,14 +35,14 @@ struct Rice {
 }
 
 impl Rice {
-    #[inline]
+    #[inline(always)]
     fn parameter(self) -> u32 {
         // 0 while `acc >> 3` is 0, as `| 1` leaves it.
         63 - ((self.acc >> 3) | 1).leading_zeros()
     }
 
     /// Outliers move the parameter by at most a few steps.
-    #[inline]
+    #[inline(always)]
     fn update(&mut self, z: u64, r: u32) {
         let cap = 1u64.checked_shl(r + 3).unwrap_or(u64::MAX);
         self.acc = (self.acc - (self.acc >> 3)).saturating_add(z.min(cap));
@@ -71,7 +71,7 @@ impl Rice {
     }
 
     /// Reads a value written by [`Rice::put`].
-    #[inline]
+    #[inline(always)]
     fn get(&mut self, reader: &mut BitReader<'_>) -> u64 {
         let r = self.parameter();
         let q = reader.ones(RICE_UNARY_MAX);
@@ -98,12 +98,12 @@ pub(super) struct Predictor {
 }
 
 impl Predictor {
-    #[inline]
+    #[inline(always)]
     fn predict(self) -> i64 {
         self.mean8 >> 3
     }
 
-    #[inline]
+    #[inline(always)]
     fn learn(&mut self, x: i64, r: u32) {
         if !self.started {
             self.started = true;
@@ -122,7 +122,7 @@ impl Predictor {
     }
 
     /// Learns `x` without coding it.
-    #[inline]
+    #[inline(always)]
     pub(super) fn observe(&mut self, x: i64) {
         self.learn(x, self.rice.parameter());
     }
@@ -137,7 +137,7 @@ impl Predictor {
     }
 
     /// Reads a difference written by [`Predictor::encode`].
-    #[inline]
+    #[inline(always)]
     pub(super) fn decode(&mut self, reader: &mut BitReader<'_>) -> i64 {
         let r = self.rice.parameter();
         let x = unzigzag(self.rice.get(reader)).wrapping_add(self.predict());

@@ -398,3 +398,66 @@ fn soy_query_answers_from_a_stored_run_and_rejects_bad_input() {
     let out = q(&["holt_winters(up[1m], 0.5, 0.5)", "--at", "+1s"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }
+
+#[test]
+fn odd_slow_and_huge_targets_are_counted_never_fatal() {
+    let s = super::server::Server::start();
+    let p = Ports {
+        api: free_port(),
+        gateway: free_port(),
+        load: free_port(),
+    };
+    let m = manifest("embedded-odd", &p, "    - {name: odd, promql: 'odd'}\n    - {name: late, promql: 'late'}\n    - {name: big, promql: 'big_series'}\n    - {name: targets_up, promql: 'up{job=\"targets\"}'}\n");
+    let odd = std::fs::read_to_string(&m)
+        .expect("manifest")
+        .replace("run_time: 30s", "run_time: 5s")
+        .replace(
+            "targets: [\"http://127.0.0.1",
+            &format!(
+                "targets: [\"{u}/metrics-odd\", \"{u}/metrics-slow\", \"{u}/metrics-huge\", \"http://127.0.0.1",
+                u = s.url()
+            ),
+        );
+    std::fs::write(&m, odd).expect("write");
+    let (out, _) = soy(
+        &[
+            "apply",
+            m.to_str().expect("utf8"),
+            "--out",
+            runs().to_str().expect("utf8"),
+        ],
+        Duration::from_secs(120),
+    );
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("malformed lines skipped"), "{err}");
+    assert!(err.contains("no complete answer within"), "the slow target: {err}");
+    assert!(err.contains("larger than 4 MiB"), "the huge target: {err}");
+    let run = latest("embedded-odd");
+    let series: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(run.join("metrics/series.json")).expect("series"))
+            .expect("json");
+    let get = |n: &str| series.iter().find(|q| q["name"] == n).expect("query").clone();
+    let odd = get("odd");
+    let values: Vec<String> = odd["series"]
+        .as_array()
+        .expect("series")
+        .iter()
+        .map(|s| s["labels"]["v"].as_str().unwrap_or("").to_string())
+        .collect();
+    for v in ["nan", "inf", "-inf", "émoji 🚀 עברית e\u{301}"] {
+        assert!(values.iter().any(|x| x == v), "{v} in {values:?}");
+    }
+    assert!(odd["warnings"].to_string().contains("malformed"), "{odd}");
+    assert!(get("late")["missing"].is_string(), "the slow target yields nothing");
+    assert!(get("big")["missing"].is_string(), "the huge target yields nothing");
+    // up is 0 for the failing targets and 1 for the others.
+    let up: Vec<f64> = get("targets_up")["series"]
+        .as_array()
+        .expect("series")
+        .iter()
+        .filter_map(|s| s["points"].as_array()?.last()?[1].as_f64())
+        .collect();
+    assert_eq!(up.iter().filter(|v| **v == 0.0).count(), 2, "{up:?}");
+    assert_eq!(up.iter().filter(|v| **v == 1.0).count(), 2, "{up:?}");
+}

@@ -229,6 +229,16 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                 tokio::time::sleep(Duration::from_secs(2)).await;
                 (200, "slow".into())
             }
+            // Exposition oddities for soy's scraper.
+            "/metrics-odd" => (
+                200,
+                "# TYPE odd gauge\nodd{v=\"nan\"} NaN\nodd{v=\"inf\"} +Inf\nodd{v=\"-inf\"} -Inf\nodd{v=\"émoji 🚀 עברית e\u{301}\"} 1\nthis is not a sample\nodd{v=\"unterminated} 3\nodd 1 2 3 4\n".into(),
+            ),
+            "/metrics-huge" => (200, "big_series 1\n".repeat(700_000)),
+            "/metrics-slow" => {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                (200, "late 1\n".into())
+            }
             "/login" if method == "POST" => (
                 200,
                 format!(
