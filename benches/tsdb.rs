@@ -253,6 +253,8 @@ fn main() {
             START_MS + (SAMPLES as i64 + 1) * INTERVAL_MS,
         );
         times.push(started.elapsed());
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+        eprintln!("MINFLT {}", stat.split(' ').nth(9).unwrap_or(""));
         selected = result.iter().map(|(_, s)| s.len()).sum::<usize>();
         assert_eq!(result.len(), SERIES);
     }

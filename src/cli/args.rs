@@ -67,6 +67,10 @@ pub enum Command {
         /// A template to use instead of the built-in one (`.hbs` for Handlebars).
         #[arg(long)]
         template: Option<PathBuf>,
+        /// Evaluate this manifest's queries on the run's embedded samples (new questions for
+        /// an old run); without it the run's own queries are evaluated again.
+        #[arg(long)]
+        manifest: Option<PathBuf>,
         /// Write here instead.
         #[arg(long, short)]
         output: Option<PathBuf>,

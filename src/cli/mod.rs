@@ -100,10 +100,16 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
             run_dir,
             format,
             template,
+            manifest,
             output,
         } => {
-            let text = crate::run::rerender::render_run(&run_dir, format, template.as_deref())
-                .map_err(Error::Usage)?;
+            let text = crate::run::rerender::render_run(
+                &run_dir,
+                format,
+                template.as_deref(),
+                manifest.as_deref(),
+            )
+            .map_err(Error::Usage)?;
             match output.or_else(|| crate::run::rerender::default_output(&run_dir, format)) {
                 Some(path) => {
                     crate::run::dir::write_atomic(&path, text.as_bytes())

@@ -24,6 +24,7 @@ pub fn render_run(
     dir: &Path,
     format: ReportFormat,
     template: Option<&Path>,
+    manifest_file: Option<&Path>,
 ) -> Result<String, String> {
     let read = |name: &str| -> Result<String, String> {
         std::fs::read_to_string(dir.join(name)).map_err(|e| {
@@ -43,10 +44,11 @@ pub fn render_run(
     let results: Option<Results> = read("results.json")
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok());
-    let metrics: Vec<QueryResult> = read("metrics/series.json")
+    let mut metrics: Vec<QueryResult> = read("metrics/series.json")
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default();
+    reevaluate(dir, &summary, manifest_file, &mut metrics)?;
     let record: Option<RunRecord> = read("run.json")
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok());
@@ -98,6 +100,87 @@ pub fn render_run(
         }
         _ => render::render(&data, "report.md.j2", render::MD_TEMPLATE, template),
     }
+}
+
+/// With the run's embedded samples (`metrics/samples.tsdb`), evaluates the queries again
+/// offline — those of `manifest_file` when given (new questions for an old run), else the
+/// run's own — over the run's window, replacing stored results of the same name.
+fn reevaluate(
+    dir: &Path,
+    summary: &Summary,
+    manifest_file: Option<&Path>,
+    metrics: &mut Vec<QueryResult>,
+) -> Result<(), String> {
+    let samples = dir.join("metrics").join("samples.tsdb");
+    if !samples.exists() {
+        return match manifest_file {
+            Some(_) => Err(format!(
+                "{}: no embedded samples to evaluate new queries on (the run used a Prometheus source)",
+                dir.display()
+            )),
+            None => Ok(()),
+        };
+    }
+    let queries: Vec<(String, String, Option<String>)>;
+    let step: f64;
+    match manifest_file {
+        Some(path) => {
+            let m = crate::manifest::load(path).map_err(|e| e.to_string())?;
+            let plan = crate::plan::build(&m).map_err(|e| e.to_string())?;
+            step = plan.metrics.step.as_secs_f64();
+            queries = plan
+                .metrics
+                .queries
+                .into_iter()
+                .map(|q| (q.name, q.promql, q.unit))
+                .collect();
+        }
+        None => {
+            let resolved: Value = std::fs::read_to_string(dir.join("resolved.json"))
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or(Value::Null);
+            step = resolved
+                .pointer("/metrics/step")
+                .and_then(Value::as_str)
+                .and_then(|s| crate::manifest::duration::parse(s).ok())
+                .map_or(15.0, |d| d.as_secs_f64());
+            queries = resolved
+                .pointer("/metrics/queries")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|q| {
+                    Some((
+                        q["name"].as_str()?.to_string(),
+                        q["promql"].as_str()?.to_string(),
+                        q["unit"].as_str().map(str::to_string),
+                    ))
+                })
+                .collect();
+        }
+    }
+    let phase = |n: &str| summary.phases.iter().find(|p| p.name == n);
+    let Some(load) = phase("load") else {
+        return Ok(());
+    };
+    let end = phase("collect").map_or(load.ended_at, |c| c.started_at);
+    let store = crate::tsdb::file::load(&samples)?;
+    for (name, promql, unit) in queries {
+        let r = crate::metrics::embedded::query_range(
+            &store,
+            &name,
+            &promql,
+            unit,
+            (load.started_at, end),
+            step,
+        );
+        match metrics.iter_mut().find(|m| m.name == name) {
+            Some(existing) => *existing = r,
+            None => metrics.push(r),
+        }
+    }
+    Ok(())
 }
 
 /// Where `soy report` writes when no output is given: HTML into the run directory.

@@ -381,6 +381,31 @@ fn soy_query_answers_from_a_stored_run_and_rejects_bad_input() {
             .is_some_and(|v| v > 40.0)),
         "{csv}"
     );
+    // New questions for the stored run: `soy report --manifest` evaluates another query list
+    // on its samples.
+    let asked = m.with_file_name("embedded-query-more.yaml");
+    let more = std::fs::read_to_string(&m).expect("manifest").replace(
+        "    - {name: up, promql: 'up'}\n",
+        "    - {name: up, promql: 'up'}\n    - {name: new_question, promql: 'sum by (job) (up)'}\n",
+    );
+    std::fs::write(&asked, more).expect("write");
+    let (out, _) = soy(
+        &[
+            "report",
+            run.to_str().expect("utf8"),
+            "--format",
+            "md",
+            "--manifest",
+            asked.to_str().expect("utf8"),
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("new_question"),
+        "{}",
+        text(&out.stdout)
+    );
     let out = q(&["sum(", "--at", "+1s"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
@@ -407,7 +432,11 @@ fn odd_slow_and_huge_targets_are_counted_never_fatal() {
         gateway: free_port(),
         load: free_port(),
     };
-    let m = manifest("embedded-odd", &p, "    - {name: odd, promql: 'odd'}\n    - {name: late, promql: 'late'}\n    - {name: big, promql: 'big_series'}\n    - {name: targets_up, promql: 'up{job=\"targets\"}'}\n");
+    let m = manifest(
+        "embedded-odd",
+        &p,
+        "    - {name: odd, promql: 'odd'}\n    - {name: late, promql: 'late'}\n    - {name: big, promql: 'big_series'}\n    - {name: targets_up, promql: 'up{job=\"targets\"}'}\n",
+    );
     let odd = std::fs::read_to_string(&m)
         .expect("manifest")
         .replace("run_time: 30s", "run_time: 5s")
@@ -428,16 +457,29 @@ fn odd_slow_and_huge_targets_are_counted_never_fatal() {
         ],
         Duration::from_secs(120),
     );
-    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", text(&out.stderr));
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        text(&out.stderr)
+    );
     let err = text(&out.stderr);
     assert!(err.contains("malformed lines skipped"), "{err}");
-    assert!(err.contains("no complete answer within"), "the slow target: {err}");
+    assert!(
+        err.contains("no complete answer within"),
+        "the slow target: {err}"
+    );
     assert!(err.contains("larger than 4 MiB"), "the huge target: {err}");
     let run = latest("embedded-odd");
     let series: Vec<serde_json::Value> =
         serde_json::from_slice(&std::fs::read(run.join("metrics/series.json")).expect("series"))
             .expect("json");
-    let get = |n: &str| series.iter().find(|q| q["name"] == n).expect("query").clone();
+    let get = |n: &str| {
+        series
+            .iter()
+            .find(|q| q["name"] == n)
+            .expect("query")
+            .clone()
+    };
     let odd = get("odd");
     let values: Vec<String> = odd["series"]
         .as_array()
@@ -449,8 +491,14 @@ fn odd_slow_and_huge_targets_are_counted_never_fatal() {
         assert!(values.iter().any(|x| x == v), "{v} in {values:?}");
     }
     assert!(odd["warnings"].to_string().contains("malformed"), "{odd}");
-    assert!(get("late")["missing"].is_string(), "the slow target yields nothing");
-    assert!(get("big")["missing"].is_string(), "the huge target yields nothing");
+    assert!(
+        get("late")["missing"].is_string(),
+        "the slow target yields nothing"
+    );
+    assert!(
+        get("big")["missing"].is_string(),
+        "the huge target yields nothing"
+    );
     // up is 0 for the failing targets and 1 for the others.
     let up: Vec<f64> = get("targets_up")["series"]
         .as_array()
