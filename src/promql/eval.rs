@@ -168,6 +168,10 @@ pub(super) struct Evaluator {
     data: HashMap<usize, Vec<RangeSeries>>,
     /// Warnings and infos, each once.
     annotations: std::cell::RefCell<Vec<Annotation>>,
+    /// Per range selector: the last evaluation time and, per series, where its window
+    /// started. Steps move forward, so the next window is found by walking on from there
+    /// (sequential memory) rather than by a binary search per series and step.
+    cursors: std::cell::RefCell<HashMap<usize, (i64, Vec<usize>)>>,
 }
 
 impl Evaluator {
@@ -184,6 +188,7 @@ impl Evaluator {
             end,
             data: HashMap::new(),
             annotations: Default::default(),
+            cursors: Default::default(),
         };
         let mut windows: HashMap<usize, (i64, i64, &VectorSelector)> = HashMap::new();
         ev.windows(e, start, end, &mut windows)?;
@@ -415,9 +420,34 @@ impl Evaluator {
     ) {
         let key = vs as *const VectorSelector as usize;
         let mut buf: Vec<(i64, f64)> = Vec::new();
-        for s in self.data.get(&key).into_iter().flatten() {
-            let a = s.points.partition_point(|p| p.0 <= at - range);
-            let b = a + s.points[a..].partition_point(|p| p.0 <= at);
+        let Some(data) = self.data.get(&key) else {
+            return;
+        };
+        let mut cursors = self.cursors.borrow_mut();
+        let (last_at, starts) = cursors.entry(key).or_insert((i64::MIN, Vec::new()));
+        let forward = at >= *last_at && starts.len() == data.len();
+        if !forward {
+            starts.clear();
+            starts.resize(data.len(), 0);
+        }
+        *last_at = at;
+        for (i, s) in data.iter().enumerate() {
+            let pts = &s.points;
+            let from = at - range;
+            let a = if forward {
+                let mut a = starts[i];
+                while a < pts.len() && pts[a].0 <= from {
+                    a += 1;
+                }
+                a
+            } else {
+                pts.partition_point(|p| p.0 <= from)
+            };
+            starts[i] = a;
+            let mut b = a;
+            while b < pts.len() && pts[b].0 <= at {
+                b += 1;
+            }
             let slice = &s.points[a..b];
             if slice.iter().any(|p| is_stale(p.1)) {
                 buf.clear();
