@@ -20,6 +20,24 @@ pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment, info: Option<&StackIn
             c.value(&u, format!("`{}` is not an http:// or https:// URL", p.url));
         }
     }
+    if let MetricsSource::Embedded(e) = &m.source {
+        let list = base.key("source").key("targets");
+        for (i, t) in e.targets.iter().enumerate() {
+            let at = list.index(i);
+            c.template(&at, t, &Checker::var_names(exp));
+            if !crate::manifest::template::is_template(t) {
+                if let Err(e) = crate::load::target::Target::parse(t) {
+                    c.value(&at, e);
+                }
+            }
+        }
+        if e.scrape_interval.is_zero() {
+            c.value(
+                &base.key("source").key("scrape_interval"),
+                "a scrape interval must be longer than 0s",
+            );
+        }
+    }
     if m.step.is_some_and(|s| s.is_zero()) {
         c.value(&base.key("step"), "a step must be longer than 0s");
     }
