@@ -1,5 +1,5 @@
 //! Bit-level I/O of chunk streams, most significant bit first: a writer, and a reader that
-//! loads 64-bit words and refills rarely.
+//! reads up to 57 bits at a time from one unaligned big-endian 64-bit load.
 
 /// Appends bits, most significant first.
 #[derive(Debug, Clone)]
@@ -55,90 +55,81 @@ impl BitWriter {
 
 /// Reads bits, most significant first. Past the end it reads zeros; [`BitReader::overrun`]
 /// tells whether it has, so callers check once per sample rather than once per read.
+///
+/// Its only state is the bit position: each read loads the 8 bytes around it, a load the
+/// processor serves from its cache, and a decoding loop keeps the position in a register.
 #[derive(Debug, Clone)]
 pub(super) struct BitReader<'a> {
     bytes: &'a [u8],
-    /// Unread bits, left-aligned. Below the top `avail` bits are zeros or the bits that
-    /// follow (loading them again ORs in the same bits).
-    buf: u64,
-    /// How many bits of `buf` are unread.
-    avail: u32,
-    /// The byte that the next refill starts loading at.
-    next: usize,
+    /// Bits consumed so far, including any zeros read past the end.
+    pos: usize,
 }
 
-/// The most bits [`BitReader::read`] takes at once: a refill guarantees that many.
-const MAX_READ: u32 = 56;
+/// The fewest bits a [`BitReader::peek`] makes available.
+pub(super) const PEEK_BITS: u32 = 57;
+
+/// The 8 bytes from `start`, zeros past the end.
+#[inline(never)]
+fn last_word(bytes: &[u8], start: usize) -> u64 {
+    let mut word = [0; 8];
+    for (w, b) in word.iter_mut().zip(bytes.get(start..).unwrap_or_default()) {
+        *w = *b;
+    }
+    u64::from_be_bytes(word)
+}
 
 impl<'a> BitReader<'a> {
     pub(super) fn new(bytes: &'a [u8]) -> BitReader<'a> {
-        BitReader {
-            bytes,
-            buf: 0,
-            avail: 0,
-            next: 0,
-        }
+        BitReader { bytes, pos: 0 }
     }
 
     /// Bits consumed so far, including any zeros read past the end.
     pub(super) fn position(&self) -> usize {
-        self.next * 8 - self.avail as usize
+        self.pos
     }
 
     /// Whether more bits were read than the stream holds.
     pub(super) fn overrun(&self) -> bool {
-        self.position() > self.bytes.len() * 8
+        self.pos > self.bytes.len() * 8
     }
 
-    /// Makes at least [`MAX_READ`] bits available.
+    /// The next bits, left-aligned, without consuming them: at least [`PEEK_BITS`] of them
+    /// (zeros past the end), then zeros.
     #[inline(always)]
-    fn refill(&mut self) {
-        match self.bytes.get(self.next..).and_then(<[u8]>::first_chunk) {
-            Some(word) => {
-                // `avail` < 56 here; its low three bits survive, the loaded bits past the
-                // top 56 are the next byte's (see `buf`).
-                self.buf |= u64::from_be_bytes(*word) >> self.avail;
-                self.next += ((63 - self.avail) >> 3) as usize;
-                self.avail |= 56;
-            }
-            None => self.refill_tail(),
-        }
+    pub(super) fn peek(&self) -> u64 {
+        let start = self.pos >> 3;
+        let word = match self.bytes.get(start..).and_then(<[u8]>::first_chunk) {
+            Some(word) => u64::from_be_bytes(*word),
+            None => last_word(self.bytes, start),
+        };
+        word << (self.pos & 7)
     }
 
-    /// Byte by byte near the end, zeros past it.
-    #[inline(never)]
-    fn refill_tail(&mut self) {
-        while self.avail <= MAX_READ {
-            let byte = self.bytes.get(self.next).copied().unwrap_or(0);
-            self.buf |= u64::from(byte) << (MAX_READ - self.avail);
-            self.avail += 8;
-            self.next += 1;
-        }
+    /// Moves to bit `pos` (ahead, where a decoding loop that read bits itself got to).
+    pub(super) fn seek(&mut self, pos: usize) {
+        self.pos = pos;
     }
 
+    /// Consumes `n` bits.
     #[inline(always)]
-    fn consume(&mut self, n: u32) {
-        self.buf <<= n;
-        self.avail -= n;
+    pub(super) fn skip(&mut self, n: u32) {
+        self.pos += n as usize;
     }
 
-    /// Reads `n` (≤ 56) bits.
+    /// Reads `n` (≤ [`PEEK_BITS`]) bits.
     #[inline(always)]
     pub(super) fn read(&mut self, n: u32) -> u64 {
-        debug_assert!(n <= MAX_READ);
-        if self.avail < n {
-            self.refill();
-        }
+        debug_assert!(n <= PEEK_BITS);
         // Two shifts so that `n == 0` reads 0.
-        let v = (self.buf >> 1) >> (63 - n);
-        self.consume(n);
+        let v = (self.peek() >> 1) >> (63 - n);
+        self.skip(n);
         v
     }
 
     /// Reads `n` (≤ 64) bits.
     #[inline(always)]
     pub(super) fn read_long(&mut self, n: u32) -> u64 {
-        if n <= MAX_READ {
+        if n <= PEEK_BITS {
             self.read(n)
         } else {
             let high = self.read(n - 32);
@@ -151,16 +142,13 @@ impl<'a> BitReader<'a> {
         self.read(1) == 1
     }
 
-    /// Counts leading `1`s, at most `max` (< 56), consuming them and the `0` ending them
-    /// (none when there are `max`).
+    /// Counts leading `1`s, at most `max` (< [`PEEK_BITS`]), consuming them and the `0`
+    /// ending them (none when there are `max`).
     #[inline(always)]
     pub(super) fn ones(&mut self, max: u32) -> u32 {
-        debug_assert!(max < MAX_READ);
-        if self.avail <= max {
-            self.refill();
-        }
-        let q = (!self.buf).leading_zeros().min(max);
-        self.consume(q + u32::from(q < max));
+        debug_assert!(max < PEEK_BITS);
+        let q = (!self.peek()).leading_zeros().min(max);
+        self.skip(q + u32::from(q < max));
         q
     }
 }

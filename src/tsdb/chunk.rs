@@ -45,8 +45,9 @@
 //! other mode and the next chunk takes the cheaper one (or a wider `k` when values needed
 //! it). Float bit patterns round-trip exactly in both modes, NaN payloads included.
 //!
-//! The code lives in submodules: [`super::bits`] (bit I/O), [`super::predict`] (length-prefixed
-//! and Rice codes, the predictor), [`super::encode`] (value encoders) and [`super::decode`].
+//! The code is split into the private modules `bits` (bit I/O), `predict` (length-prefixed and
+//! Rice codes, the predictor), `encode` (the value encoders) and `decode` (the decoder, with
+//! fast paths for whole chunks).
 
 use super::bits::BitWriter;
 pub use super::decode::Samples;
@@ -155,7 +156,9 @@ impl Chunk {
         Samples::new(&self.data, self.count, self.min_t)
     }
 
-    /// Appends the samples with timestamps in `[start, end]` to `out`, in time order.
+    /// Appends the samples with timestamps in `[start, end]` to `out`, in time order: a
+    /// chunk outside the window is not decoded, and the samples of one inside it are decoded
+    /// straight into `out`, in decimal mode mostly by a loop for the common codes.
     pub fn extend_window(&self, start: i64, end: i64, out: &mut Vec<(i64, f64)>) {
         let span = (self.min_t, self.max_t);
         extend_window(&self.data, self.count, span, (start, end), out);
@@ -307,7 +310,8 @@ impl HeadChunk {
         Samples::new(self.writer.bytes(), self.count, self.min_t)
     }
 
-    /// Appends the samples with timestamps in `[start, end]` to `out`, in time order.
+    /// Appends the samples with timestamps in `[start, end]` to `out`, in time order (see
+    /// [`Chunk::extend_window`]).
     pub fn extend_window(&self, start: i64, end: i64, out: &mut Vec<(i64, f64)>) {
         let span = (self.min_t, self.max_t);
         extend_window(self.writer.bytes(), self.count, span, (start, end), out);
@@ -376,6 +380,26 @@ mod tests {
             assert_eq!(c.iter().count(), c.len());
             assert_eq!(c.iter().next().map(|s| s.0), Some(c.min_t()));
             assert_eq!(c.iter().last().map(|s| s.0), Some(c.max_t()));
+            // Decoding into a vector (the fast paths) agrees with the iterator, for the whole
+            // chunk and for windows cutting it.
+            let all: Vec<(i64, u64)> = c.iter().map(|(t, v)| (t, v.to_bits())).collect();
+            let cuts = [c.min_t(), c.max_t(), all[all.len() / 2].0];
+            let windows = [
+                (i64::MIN, i64::MAX),
+                (cuts[0], cuts[1]),
+                (cuts[2], i64::MAX),
+                (cuts[0].saturating_add(1), cuts[2]),
+                (cuts[2], cuts[2]),
+            ];
+            for (start, end) in windows {
+                let mut got = vec![(7, 7.0)];
+                c.extend_window(start, end, &mut got);
+                let want: Vec<_> = std::iter::once((7, 7f64.to_bits()))
+                    .chain(all.iter().copied().filter(|s| (start..=end).contains(&s.0)))
+                    .collect();
+                let got: Vec<_> = got.iter().map(|&(t, v)| (t, v.to_bits())).collect();
+                assert_eq!(got, want, "window {start}..={end}");
+            }
         }
         sealed
             .iter()

@@ -71,7 +71,8 @@ impl Series {
     }
 
     /// The samples in `[start, end]`: chunks outside the window are skipped by their time
-    /// range and the rest decoded straight into one vector sized for them.
+    /// range, and the rest decoded straight into one vector, sized for the chunks wholly
+    /// inside the window.
     fn samples_in(&self, start: i64, end: i64) -> Vec<(i64, f64)> {
         let first = self.chunks.partition_point(|c| c.max_t() < start);
         let sealed = &self.chunks[first..];
@@ -80,7 +81,15 @@ impl Series {
             .head
             .as_ref()
             .filter(|h| h.max_t() >= start && h.min_t() <= end);
-        let len = sealed.iter().map(Chunk::len).sum::<usize>() + head.map_or(0, HeadChunk::len);
+        let inside = |min_t: i64, max_t: i64| start <= min_t && max_t <= end;
+        let len = sealed
+            .iter()
+            .filter(|c| inside(c.min_t(), c.max_t()))
+            .map(Chunk::len)
+            .sum::<usize>()
+            + head
+                .filter(|h| inside(h.min_t(), h.max_t()))
+                .map_or(0, HeadChunk::len);
         let mut out = Vec::with_capacity(len);
         for chunk in sealed {
             chunk.extend_window(start, end, &mut out);
@@ -313,16 +322,21 @@ impl Store {
         start: i64,
         end: i64,
     ) -> Vec<(Labels, Vec<(i64, f64)>)> {
-        let mut out: Vec<(Labels, Vec<(i64, f64)>)> = self
+        // Sorted before decoding: the output is built in order, and sorting moves references
+        // rather than results.
+        let mut matching: Vec<&Series> = self
             .series
             .iter()
             .filter(|s| matchers.iter().all(|m| m.matches_labels(&s.labels)))
-            .filter_map(|s| {
-                let samples = s.samples_in(start, end);
-                (!samples.is_empty()).then(|| (s.labels.clone(), samples))
-            })
             .collect();
-        out.sort_by(|a, b| a.0.cmp(&b.0));
+        matching.sort_by(|a, b| a.labels.cmp(&b.labels));
+        let mut out = Vec::with_capacity(matching.len());
+        for s in matching {
+            let samples = s.samples_in(start, end);
+            if !samples.is_empty() {
+                out.push((s.labels.clone(), samples));
+            }
+        }
         out
     }
 
