@@ -345,16 +345,23 @@ fn sigint_mid_run_removes_the_stack_and_exits_130() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn");
-    // Wait until the stack serves on its published loopback port, then into the load.
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+    // Wait until the load is running: the gateway (on its published loopback port) has
+    // forwarded requests to ms-exercise, which only the load sends (readiness asks /health).
+    let deadline = std::time::Instant::now() + Duration::from_secs(150);
+    loop {
         assert!(
             std::time::Instant::now() < deadline,
-            "the stack never served"
+            "the load never started"
         );
+        let forwarded = gateway_metric(
+            port,
+            "envoy_cluster_upstream_rq_total{envoy_cluster_name=\"ms_exercise_cluster\"}",
+        );
+        if forwarded > 20.0 {
+            break;
+        }
         std::thread::sleep(Duration::from_millis(200));
     }
-    std::thread::sleep(Duration::from_secs(4));
     let _ = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status();
@@ -459,4 +466,25 @@ fn the_shipped_stacks_translate_and_their_prometheus_configs_are_valid() {
             .expect("promtool from Debian's prometheus package (scripts/test-all installs it)");
         assert!(out.status.success(), "{config}: {}", text(&out.stdout));
     }
+}
+
+/// A value from the gateway's metrics on its published loopback port (0 when unreachable).
+fn gateway_metric(port: u16, series: &str) -> f64 {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return 0.0;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    if s.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .is_err()
+    {
+        return 0.0;
+    }
+    let mut body = String::new();
+    let _ = s.read_to_string(&mut body);
+    body.lines()
+        .find(|l| l.starts_with(series))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
 }
