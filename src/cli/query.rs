@@ -166,11 +166,7 @@ fn render_instant(v: &Value, t: f64, output: QueryOutput) -> String {
             let result: Vec<serde_json::Value> = samples
                 .iter()
                 .map(|s| {
-                    let metric: serde_json::Map<String, serde_json::Value> = s
-                        .labels
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.clone().into()))
-                        .collect();
+                    let metric = metric_json(&s.labels);
                     serde_json::json!({"metric": metric, "value": [t, value_text(s.value)]})
                 })
                 .collect();
@@ -224,11 +220,7 @@ fn render_range(series: &[promql::RangeSeries], output: QueryOutput) -> String {
             let result: Vec<serde_json::Value> = series
                 .iter()
                 .map(|s| {
-                    let metric: serde_json::Map<String, serde_json::Value> = s
-                        .labels
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.clone().into()))
-                        .collect();
+                    let metric = metric_json(&s.labels);
                     let values: Vec<serde_json::Value> = s
                         .points
                         .iter()
@@ -265,6 +257,14 @@ fn render_range(series: &[promql::RangeSeries], output: QueryOutput) -> String {
         }
     }
     o
+}
+
+/// A label set as the `metric` object of Prometheus' API answers.
+fn metric_json(labels: &Labels) -> serde_json::Map<String, serde_json::Value> {
+    labels
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone().into()))
+        .collect()
 }
 
 fn csv_field(s: &str) -> String {
