@@ -1,7 +1,7 @@
 //! Prometheus' own PromQL test scripts (promqltest format, see FORMAT.md in the data folder)
 //! run against soy's embedded evaluator. `cargo test --release --test promql_conformance`
-//! reads every `.test` file in `SOY_PROMQL_TESTDATA` (default ../shared/promql-testdata, or
-//! the copy in tests/fixtures/promql-testdata when that folder is absent),
+//! reads every `.test` file in `SOY_PROMQL_TESTDATA` (default ../shared/promql-testdata; a
+//! clear error when neither is there),
 //! prints `FILE: N passed, N failed, N skipped` per file and a total line, and fails when the
 //! pass rate over the cases not skipped drops under `FLOOR`. Skipped: cases that rely on
 //! native histograms or on experimental PromQL (syntax the parser rejects, experimental
@@ -68,19 +68,21 @@ struct Tally {
 }
 
 fn main() {
-    // SOY_PROMQL_TESTDATA, else ../shared/promql-testdata, else the copy kept in the repository
-    // (tests/fixtures/promql-testdata, same files, Apache-2.0) so a clone anywhere runs it.
+    // SOY_PROMQL_TESTDATA, else ../shared/promql-testdata beside the repository. The data is
+    // Prometheus' (Apache-2.0) and is not copied into this repository.
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = std::env::var_os("SOY_PROMQL_TESTDATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let shared = root.join("../shared/promql-testdata");
-            if shared.is_dir() {
-                shared
-            } else {
-                root.join("tests/fixtures/promql-testdata")
-            }
-        });
+        .unwrap_or_else(|| root.join("../shared/promql-testdata"));
+    if !dir.is_dir() {
+        eprintln!(
+            "error: Prometheus' PromQL test scripts are not at {}\n\
+             set SOY_PROMQL_TESTDATA to a copy of prometheus/promql/promqltest/testdata \
+             (or put it at ../shared/promql-testdata); the conformance run needs it",
+            dir.display()
+        );
+        std::process::exit(1);
+    }
     println!("promql testdata: {}", dir.display());
     let verbose = std::env::var_os("SOY_PROMQL_VERBOSE").is_some();
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)

@@ -170,6 +170,10 @@ pub struct LoadArgs {
     /// Accept any TLS certificate (self-signed test servers).
     #[arg(long, short = 'k')]
     pub insecure: bool,
+    /// Exit code when any request failed (Locust's `--exit-code-on-error`); 0 disables it.
+    /// When no request at all succeeded the exit code is 3 whatever this says.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub exit_code_on_error: u8,
 }
 
 fn parse_run_time(s: &str) -> Result<std::time::Duration, String> {

@@ -73,11 +73,44 @@ pub fn run(args: &LoadArgs) -> Result<u8, Error> {
         args.json.as_deref(),
     )?;
     super::out(&results.summary())?;
-    Ok(if results.interrupted {
-        exit::INTERRUPTED
-    } else {
-        exit::OK
-    })
+    let verdict = verdict(&results, args.exit_code_on_error);
+    if let Some(why) = &verdict.1 {
+        eprintln!("soy: {why}");
+    }
+    Ok(verdict.0)
+}
+
+/// The exit code of a finished load, Locust's convention: interrupted → 130; no request
+/// succeeded → 3 with the first failure's reason; any failure → `on_error` (0 disables).
+fn verdict(r: &Results, on_error: u8) -> (u8, Option<String>) {
+    let (requests, failures) = (r.total.requests, r.total.failures);
+    if r.interrupted {
+        return (exit::INTERRUPTED, None);
+    }
+    if requests == 0 {
+        return (exit::RUNTIME, Some("no request was sent".into()));
+    }
+    if failures >= requests {
+        let first = r.failures.iter().min_by_key(|f| f.first_seen).map_or_else(
+            || "unknown".to_string(),
+            |f| format!("{} {}: {}", f.method, f.name, f.error),
+        );
+        return (
+            exit::RUNTIME,
+            Some(format!(
+                "no request succeeded ({requests} sent); first failure: {first}"
+            )),
+        );
+    }
+    if failures > 0 && on_error != 0 {
+        return (
+            on_error,
+            Some(format!(
+                "{failures} of {requests} requests failed (exit code {on_error}; --exit-code-on-error 0 ignores failures)"
+            )),
+        );
+    }
+    (exit::OK, None)
 }
 
 /// Writes the CSV files and the JSON results, each atomically.

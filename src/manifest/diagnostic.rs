@@ -99,8 +99,10 @@ fn render_one(file: &str, source: &str, d: &Diagnostic) -> String {
                 let _ = writeln!(out, "{pad} = help: {help}");
             }
         }
+        // A problem with the file as a whole points at its start, so editors and CI problem
+        // matchers (`file:line:col`) can jump to it.
         None => {
-            let _ = writeln!(out, "  --> {file}");
+            let _ = writeln!(out, "  --> {file}:1:1");
             if !d.path.is_empty() {
                 let _ = writeln!(out, "   = at: {}", d.path);
             }

@@ -236,11 +236,52 @@ fn unreachable_host_still_writes_results() {
         ],
         Duration::from_secs(30),
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // No request succeeded: exit 3 with the first failure's reason (Locust's convention).
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("no request succeeded") && text(&out.stderr).contains("connect"),
+        "{}",
+        text(&out.stderr)
+    );
     let r: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&json).expect("written")).expect("json");
     assert!(r["total"]["failures"].as_u64().unwrap_or(0) > 0);
     assert_eq!(r["failures"][0]["kind"], "connect");
+}
+
+#[test]
+fn failed_requests_set_the_exit_code_as_locust_does() {
+    let s = Server::start();
+    let dir = root().join("target").join("test-tmp").join("exit-codes");
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let manifest = dir.join("half-failing.yaml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "apiVersion: soy/v1\nkind: Experiment\nmetadata: {{name: t}}\nload:\n  host: {}\n  users: 2\n  spawn_rate: 100\n  run_time: 1s\n  think_time: {{min: 20ms, max: 20ms}}\n  tasks:\n    - {{name: ok, request: {{path: /ok}}}}\n    - {{name: bad, request: {{path: /status/500}}}}\n",
+            s.url()
+        ),
+    )
+    .expect("write");
+    let m = manifest.to_str().expect("utf8");
+    let (out, _) = super::soy(&["load", m], Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("requests failed"),
+        "{}",
+        text(&out.stderr)
+    );
+    let (out, _) = super::soy(
+        &["load", m, "--exit-code-on-error", "7"],
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    let (out, _) = super::soy(
+        &["load", m, "--exit-code-on-error", "0"],
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(s.hits("/status/500") > 0 && s.hits("/ok") > 0);
 }
 
 #[test]
