@@ -10,7 +10,7 @@ pub use args::{Cli, Command, LoadArgs, Output};
 
 use crate::error::Error;
 use crate::exit;
-use crate::manifest::{self, LoadError};
+use crate::manifest;
 use crate::metrics::presets;
 use crate::plan;
 
@@ -44,6 +44,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::Plan { file, output } => {
             let m = manifest::load(&file)?;
             let p = plan::build(&m)?;
+            warn(&p);
             match output {
                 Output::Text => out(&plan::render_text(&p)),
                 Output::Json => out(&(json(&p) + "\n")),
@@ -56,6 +57,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         } => {
             let m = manifest::load(&file)?;
             let p = plan::build(&m)?;
+            warn(&p);
             let opts = crate::run::apply::ApplyOptions {
                 out,
                 command_line: std::env::args().collect(),
@@ -165,20 +167,31 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
 fn validate(files: &[std::path::PathBuf], check_queries: bool) -> Result<u8, Error> {
     let mut bad = 0;
     for f in files {
-        match manifest::load(f) {
-            Ok(m) if check_queries => match check_with_server(&m) {
-                Ok(note) => eprintln!("ok: {} ({note})", f.display()),
-                Err(problems) => {
-                    bad += 1;
-                    for p in problems {
-                        eprintln!("error: {}: {p}", f.display());
+        // The plan reads what the manifest refers to (a swarm stack's Compose file, a
+        // trace), so a manifest is valid only when it plans.
+        let planned = manifest::load(f)
+            .map_err(Error::from)
+            .and_then(|m| plan::build(&m).map(|p| (m, p)).map_err(Error::from));
+        match planned {
+            Ok((m, p)) => {
+                warn(&p);
+                if !check_queries {
+                    eprintln!("ok: {}", f.display());
+                    continue;
+                }
+                match check_with_server(&m, &p) {
+                    Ok(note) => eprintln!("ok: {} ({note})", f.display()),
+                    Err(problems) => {
+                        bad += 1;
+                        for p in problems {
+                            eprintln!("error: {}: {p}", f.display());
+                        }
                     }
                 }
-            },
-            Ok(_) => eprintln!("ok: {}", f.display()),
-            Err(e @ LoadError::Invalid(_)) | Err(e @ LoadError::Io { .. }) => {
+            }
+            Err(e) => {
                 bad += 1;
-                eprintln!("{e}");
+                eprintln!("{}", chain(&e));
             }
         }
     }
@@ -193,12 +206,11 @@ fn validate(files: &[std::path::PathBuf], check_queries: bool) -> Result<u8, Err
 }
 
 /// Asks the manifest's Prometheus to evaluate every rendered query once.
-fn check_with_server(m: &manifest::Manifest) -> Result<String, Vec<String>> {
+fn check_with_server(m: &manifest::Manifest, p: &plan::Plan) -> Result<String, Vec<String>> {
     let crate::manifest::model::MetricsSource::Prometheus(src) = &m.experiment.metrics.source
     else {
         return Ok("no Prometheus source: queries checked offline only".into());
     };
-    let p = plan::build(m).map_err(|e| vec![e.to_string()])?;
     let vars = crate::manifest::template::vars_context(&m.experiment.vars);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -224,6 +236,27 @@ fn check_with_server(m: &manifest::Manifest) -> Result<String, Vec<String>> {
             Err(problems)
         }
     })
+}
+
+/// An error and its causes, `caused by:` lines after the first (as the binary prints them).
+pub fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    if !text.starts_with("error") {
+        text = format!("error: {text}");
+    }
+    let mut source = err.source();
+    while let Some(s) = source {
+        text.push_str(&format!("\n  caused by: {s}"));
+        source = s.source();
+    }
+    text
+}
+
+/// Prints what the plan warns about (as `docker stack deploy` would) to stderr.
+fn warn(p: &plan::Plan) {
+    for w in p.warnings() {
+        eprintln!("warning: {w}");
+    }
 }
 
 fn json<T: serde::Serialize>(v: &T) -> String {

@@ -9,7 +9,7 @@ pub mod model;
 pub mod pointer;
 pub mod schema;
 mod schema_check;
-mod semantic;
+pub mod semantic;
 mod source;
 pub mod template;
 pub mod threshold;

@@ -30,6 +30,11 @@ impl Pointer {
         p
     }
 
+    /// The steps of this path.
+    pub fn segments(&self) -> &[Segment] {
+        &self.0
+    }
+
     /// This path extended by a list index.
     pub fn index(&self, i: usize) -> Self {
         let mut p = self.clone();
@@ -82,6 +87,13 @@ impl Pointer {
             }
         }
         s
+    }
+
+    /// This path without its last step (the root stays the root).
+    pub fn parent(&self) -> Self {
+        let mut p = self.clone();
+        p.0.pop();
+        p
     }
 
     /// The last key of the path, if it ends in one.

@@ -87,6 +87,14 @@ pub fn parse(source: &str) -> Result<(Value, SourceMap), YamlError> {
     Builder::new(source).run()
 }
 
+/// Parses a Compose file: as `parse`, but integers written with a leading zero are octal
+/// (`mode: 0440`), as Docker's YAML reader takes them.
+pub fn parse_compose(source: &str) -> Result<(Value, SourceMap), YamlError> {
+    let mut b = Builder::new(source);
+    b.leading_zero_octal = true;
+    b.run()
+}
+
 enum Frame {
     Seq {
         items: Vec<Value>,
@@ -110,6 +118,8 @@ struct Builder<'a> {
     anchors: HashMap<usize, (Value, usize)>,
     nodes: usize,
     root: Option<Value>,
+    /// `0440` is octal (YAML 1.1), for Compose files.
+    leading_zero_octal: bool,
 }
 
 impl<'a> Builder<'a> {
@@ -122,6 +132,7 @@ impl<'a> Builder<'a> {
             anchors: HashMap::new(),
             nodes: 0,
             root: None,
+            leading_zero_octal: false,
         }
     }
 
@@ -183,8 +194,14 @@ impl<'a> Builder<'a> {
                     let (value, anchor) = match self.stack.pop() {
                         Some(Frame::Seq { items, anchor, .. }) => (Value::Array(items), anchor),
                         Some(Frame::Map {
-                            entries, anchor, ..
-                        }) => (Value::Object(entries), anchor),
+                            mut entries,
+                            anchor,
+                            pointer,
+                            ..
+                        }) => {
+                            self.merge_keys(&mut entries, &pointer, mark)?;
+                            (Value::Object(entries), anchor)
+                        }
                         None => continue,
                     };
                     if anchor != 0 {
@@ -205,6 +222,52 @@ impl<'a> Builder<'a> {
             }
         }
         Ok((self.root.unwrap_or(Value::Null), self.map))
+    }
+
+    /// Applies a `<<` merge key (YAML 1.1, as Docker Compose and most YAML tools read it):
+    /// the mapping, or each mapping of a list, fills in the keys not set explicitly (earlier
+    /// mappings of a list win). Merged entries point at the `<<` line in the source map.
+    fn merge_keys(
+        &mut self,
+        entries: &mut Map<String, Value>,
+        pointer: &Pointer,
+        mark: Marker,
+    ) -> Result<(), YamlError> {
+        let Some(merge) = entries.shift_remove("<<") else {
+            return Ok(());
+        };
+        let at = pointer.key("<<").to_string();
+        let span = self.map.spans.get(&at).copied();
+        let not_mapping = |pos: Pos| YamlError {
+            pos,
+            pointer: at.clone(),
+            message: "`<<` merges a mapping or a list of mappings".into(),
+            help: Some("write `<<: *anchor` where `&anchor` names a mapping".into()),
+        };
+        let pos = span.map_or_else(|| self.pos(mark, 1), |s| s.key.unwrap_or(s.value));
+        let sources = match merge {
+            Value::Object(m) => vec![m],
+            Value::Array(items) => items
+                .into_iter()
+                .map(|v| match v {
+                    Value::Object(m) => Ok(m),
+                    _ => Err(not_mapping(pos)),
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            _ => return Err(not_mapping(pos)),
+        };
+        for source in sources {
+            for (k, v) in source {
+                if entries.contains_key(&k) {
+                    continue;
+                }
+                if let Some(span) = span {
+                    self.map.spans.insert(pointer.key(&k).to_string(), span);
+                }
+                entries.insert(k, v);
+            }
+        }
+        Ok(())
     }
 
     /// Converts a scanner marker (1-based line, 0-based column) to a `Pos`.
@@ -338,6 +401,12 @@ impl<'a> Builder<'a> {
         }
         let value = scalar_value(&text, style, tag.as_ref())
             .map_err(|message| self.error_at(pos, "", message))?;
+        let value = match (&value, self.leading_zero_octal, style) {
+            (Value::Number(_), true, TScalarStyle::Plain) => {
+                leading_zero_octal(&text).unwrap_or(value)
+            }
+            _ => value,
+        };
         self.nodes += 1;
         self.check_budget(pos)?;
         if anchor != 0 {
@@ -441,6 +510,17 @@ fn plain_value(text: &str) -> Value {
     Value::String(text.to_string())
 }
 
+/// `0440` as the octal number 288, YAML 1.1's reading.
+fn leading_zero_octal(text: &str) -> Option<Value> {
+    let digits = text.strip_prefix('0')?;
+    if digits.is_empty() || !digits.chars().all(|c| ('0'..='7').contains(&c)) {
+        return None;
+    }
+    i64::from_str_radix(digits, 8)
+        .ok()
+        .map(|i| Value::Number(i.into()))
+}
+
 /// YAML 1.2 core float: `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`.
 fn is_yaml_float(s: &str) -> bool {
     let s = s.strip_prefix('-').unwrap_or(s);
@@ -500,6 +580,32 @@ mod tests {
         let src = "[".repeat(10_000) + &"]".repeat(10_000);
         let err = parse(&src).unwrap_err();
         assert!(err.message.contains("nesting"), "{}", err.message);
+    }
+
+    #[test]
+    fn merge_keys_fill_in_what_is_not_set() {
+        let (v, map) = parse(
+            "x-base: &base\n  image: app\n  environment: {A: '1'}\nx-more: &more {user: me, image: other}\nservices:\n  web:\n    <<: [*base, *more]\n    image: web\n  api:\n    <<: *base\n",
+        )
+        .unwrap();
+        let web = &v["services"]["web"];
+        assert_eq!(web["image"], "web");
+        assert_eq!(web["user"], "me");
+        assert_eq!(web["environment"]["A"], "1");
+        assert!(web.get("<<").is_none());
+        assert_eq!(v["services"]["api"]["image"], "app");
+        // A merged entry points at its `<<` line.
+        assert_eq!(map.key_pos("/services/api/image").map(|p| p.line), Some(10));
+        let e = parse("a: &a [1]\nb:\n  <<: *a\n").unwrap_err();
+        assert!(e.message.contains("`<<` merges a mapping"), "{e:?}");
+    }
+
+    #[test]
+    fn compose_reads_leading_zero_integers_as_octal() {
+        assert_eq!(parse_compose("mode: 0440\n").unwrap().0["mode"], 288);
+        assert_eq!(parse_compose("mode: '0440'\n").unwrap().0["mode"], "0440");
+        assert_eq!(parse_compose("n: 0\nm: 089\n").unwrap().0["n"], 0);
+        assert_eq!(parse("mode: 0440\n").unwrap().0["mode"], 440);
     }
 
     #[test]

@@ -2,16 +2,20 @@
 //! `soy plan` prints it; the run pipeline executes it. Secrets stay as `${env:NAME}`.
 
 mod render;
+pub mod stack;
 
 use serde::Serialize;
 
 use crate::load::shape::{self, Segment, ShapeInput};
 use crate::manifest::Manifest;
+use crate::manifest::diagnostic::Diagnostics;
 use crate::manifest::duration::Duration;
 use crate::manifest::model::{Experiment, Format, Generator, MetricsSource, Slo, Workload};
 use crate::manifest::template;
 use crate::metrics::query::{QueryContext, ResolvedQuery, expand};
-use crate::stack::{StackInfo, describe};
+use crate::stack::StackInfo;
+
+pub use stack::SwarmPlan;
 
 pub use render::render_text;
 
@@ -51,6 +55,9 @@ pub struct StackPlan {
     pub info: StackInfo,
     pub ready_timeout: Duration,
     pub teardown: String,
+    /// A swarm stack's Compose file, translated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub swarm: Option<SwarmPlan>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -88,22 +95,38 @@ pub struct MetricsPlan {
     pub queries: Vec<ResolvedQuery>,
 }
 
-/// Why a valid manifest could not be planned (a file read at plan time went away, say).
+/// Why a valid manifest could not be planned.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot plan {file}: {message}")]
-pub struct PlanError {
-    pub file: String,
-    pub message: String,
+pub enum PlanError {
+    /// Checks of the manifest that needed the stack file (its services).
+    #[error("{}", .0.render().trim_end())]
+    Manifest(Diagnostics),
+    /// The stack file is unreadable or invalid.
+    #[error(transparent)]
+    Compose(#[from] crate::compose::ComposeError),
+    /// A file read at plan time went away, a template no longer renders.
+    #[error("cannot plan {file}: {message}")]
+    Other { file: String, message: String },
+}
+
+impl Plan {
+    /// What the plan warns about: unset Compose variables, keys `docker stack deploy` ignores.
+    pub fn warnings(&self) -> &[String] {
+        self.stack
+            .swarm
+            .as_ref()
+            .map_or(&[], |s| s.warnings.as_slice())
+    }
 }
 
 /// Resolves a checked manifest into a plan.
 pub fn build(m: &Manifest) -> Result<Plan, PlanError> {
-    let fail = |message: String| PlanError {
+    let fail = |message: String| PlanError::Other {
         file: m.path.display().to_string(),
         message,
     };
     let exp = &m.experiment;
-    let info = describe(exp, &m.dir).map_err(fail)?;
+    let (info, swarm) = stack::resolve(m)?;
     let l = &exp.load;
     let trace = match &l.shape {
         crate::manifest::model::Shape::Trace(t) => {
@@ -172,6 +195,7 @@ pub fn build(m: &Manifest) -> Result<Plan, PlanError> {
             info,
             ready_timeout: ready.timeout,
             teardown: teardown(exp),
+            swarm,
         },
         load: LoadPlan {
             generator: match &l.generator {

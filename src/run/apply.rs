@@ -179,9 +179,12 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
         }
         Stack::External(_) => Ok(()),
         Stack::Swarm(s) => {
-            let deployed = interruptible(&stop_rx, deploy_swarm(s, &m.dir, &plan.stack.info.name))
-                .await
-                .and_then(|r| r);
+            let deployed = interruptible(
+                &stop_rx,
+                deploy_swarm(s, plan.stack.swarm.as_ref(), &plan.stack.info.name),
+            )
+            .await
+            .and_then(|r| r);
             deployed.map(|sw| {
                 swarm = Some(sw);
             })
@@ -660,25 +663,28 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
     }
 }
 
-/// Translates the Compose file, connects to the engine, deploys, and waits for convergence.
+/// Connects to the engine, deploys the plan's stack spec, and waits for convergence.
+/// `${env:NAME}` references in environment values are resolved here, at the point of use.
 async fn deploy_swarm(
     s: &crate::manifest::model::SwarmStack,
-    dir: &std::path::Path,
+    planned: Option<&crate::plan::SwarmPlan>,
     stack: &str,
 ) -> Result<crate::stack::swarm::Swarm, String> {
-    use crate::stack::{swarm::Swarm, swarm_spec};
-    let path = dir.join(&s.file);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let (doc, _) = crate::manifest::yaml::parse(&text)
-        .map_err(|e| format!("{}:{}: {}", path.display(), e.pos.line, e.message))?;
-    let overrides = swarm_spec::Overrides {
-        replicas: s.replicas.clone(),
-        env: s.env.clone(),
-        dir: path.parent().map(PathBuf::from).unwrap_or_default(),
-    };
-    let spec = swarm_spec::translate(&doc, stack, &overrides)
-        .map_err(|e| format!("{}: {}", path.display(), e.join("; ")))?;
+    use crate::stack::swarm::Swarm;
+    let planned = planned.ok_or("the plan holds no swarm stack")?;
+    let mut spec = planned.spec.clone();
+    for svc in &mut spec.services {
+        let env = svc
+            .pointer_mut("/TaskTemplate/ContainerSpec/Env")
+            .and_then(serde_json::Value::as_array_mut);
+        for e in env.into_iter().flatten() {
+            if let Some(text) = e.as_str().filter(|t| t.contains("${env:")) {
+                let resolved = crate::manifest::env::resolve_from_process(text)
+                    .map_err(|err| format!("stack environment: {err}"))?;
+                *e = serde_json::Value::String(resolved);
+            }
+        }
+    }
     Swarm::check_ingress(&spec)?;
     let sw = Swarm::connect().await?;
     if let Err(e) = sw.deploy(&spec).await {

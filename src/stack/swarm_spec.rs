@@ -1,18 +1,21 @@
 //! A Compose file translated into Docker Engine API objects for a swarm stack, as
 //! `docker stack deploy` would create them: networks `<stack>_<name>` (overlay, attachable),
 //! services `<stack>_<service>` with the short service name as network alias, everything
-//! labelled `com.docker.stack.namespace=<stack>`. Pure: JSON in, JSON out. Every Compose key
-//! this translation does not support is an error naming it, never dropped.
+//! labelled `com.docker.stack.namespace=<stack>`. Pure: the typed Compose model in (read by
+//! `crate::compose`, which already rejected every key soy does not translate), Engine API
+//! JSON out, with each problem's place in the stack file as a JSON pointer.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
+use crate::compose::model::{self, ComposeFile, Dict, MountDef, Service};
+
 /// The namespace label `docker stack deploy` puts on everything it creates.
 pub const NAMESPACE: &str = "com.docker.stack.namespace";
 
 /// The API objects of one stack.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct StackSpec {
     /// The stack's name (its namespace label).
     pub stack: String,
@@ -26,14 +29,15 @@ pub struct StackSpec {
 }
 
 /// Swarm configs and secrets are immutable, so each is named after its content as well.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum FileKind {
     Config,
     Secret,
 }
 
 /// A config or secret read from a file.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FileObject {
     pub kind: FileKind,
     /// The name in the stack file.
@@ -47,399 +51,123 @@ pub struct FileObject {
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
     pub replicas: BTreeMap<String, u32>,
+    /// Extra environment per service; values may hold `${env:NAME}`, resolved at deploy.
     pub env: BTreeMap<String, BTreeMap<String, String>>,
     pub dir: std::path::PathBuf,
 }
 
-const TOP: &[&str] = &[
-    "version", "services", "networks", "volumes", "configs", "secrets", "name",
-];
-const SERVICE: &[&str] = &[
-    "image",
-    "command",
-    "entrypoint",
-    "environment",
-    "ports",
-    "networks",
-    "deploy",
-    "labels",
-    "healthcheck",
-    "working_dir",
-    "user",
-    "hostname",
-    "stop_grace_period",
-    "configs",
-    "secrets",
-    "volumes",
-];
-const DEPLOY: &[&str] = &[
-    "replicas",
-    "mode",
-    "endpoint_mode",
-    "resources",
-    "placement",
-    "restart_policy",
-    "labels",
-    "update_config",
-    "rollback_config",
-];
+/// A problem found in translation: where in the stack file (a JSON pointer) and what.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub pointer: String,
+    pub message: String,
+}
 
-/// Translates a Compose document; collects every problem.
-pub fn translate(doc: &Value, stack: &str, o: &Overrides) -> Result<StackSpec, Vec<String>> {
-    let mut errs = Vec::new();
-    let Some(top) = doc.as_object() else {
-        return Err(vec!["the stack file is not a mapping".into()]);
-    };
-    unknown(top, TOP, "", &mut errs);
-    let mut files = Vec::new();
-    for (key, kind) in [("configs", FileKind::Config), ("secrets", FileKind::Secret)] {
-        for (name, def) in top
-            .get(key)
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-        {
-            let at = format!("{key}.{name}.");
-            let def = def.as_object().cloned().unwrap_or_default();
-            unknown(&def, &["file", "external", "name"], &at, &mut errs);
-            if def.get("external").and_then(Value::as_bool) == Some(true) {
-                errs.push(format!(
-                    "`{at}external`: soy deploys only what the stack file defines; give the {kind} a `file`",
-                    kind = &key[..key.len() - 1]
-                ));
-                continue;
-            }
-            match def.get("file").and_then(Value::as_str) {
-                Some(f) => files.push(FileObject {
-                    kind,
-                    key: name.clone(),
-                    name: format!("{stack}_{name}"),
-                    path: o.dir.join(f),
-                }),
-                None => errs.push(format!("`{at}file` is missing")),
-            }
-        }
+struct Problems(Vec<Problem>);
+
+impl Problems {
+    fn push(&mut self, pointer: String, message: String) {
+        self.0.push(Problem { pointer, message });
     }
-    // Named volumes: their `VolumeOptions`, by name.
-    let volumes: BTreeMap<String, Value> = top
-        .get("volumes")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-        .map(|(name, def)| {
-            let d = def.as_object().cloned().unwrap_or_default();
-            unknown(
-                &d,
-                &["driver", "labels"],
-                &format!("volumes.{name}."),
-                &mut errs,
-            );
-            let mut labels: Map<String, Value> = label_map(d.get("labels"))
-                .into_iter()
-                .map(|(k, v)| (k, json!(v)))
-                .collect();
-            labels.insert(NAMESPACE.into(), json!(stack));
-            let mut opts = json!({"Labels": labels});
-            if let Some(driver) = d.get("driver").and_then(Value::as_str) {
-                opts["DriverConfig"] = json!({"Name": driver});
-            }
-            (name.clone(), opts)
-        })
-        .collect();
-    let mut networks: BTreeMap<String, Value> = BTreeMap::new();
-    for (name, def) in top
-        .get("networks")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
-        let def = def.as_object().cloned().unwrap_or_default();
-        unknown(
-            &def,
-            &["driver", "attachable", "labels", "external", "name"],
-            &format!("networks.{name}."),
-            &mut errs,
-        );
-        if def.get("external").and_then(Value::as_bool) == Some(true) {
-            continue;
-        }
-        let driver = def
-            .get("driver")
-            .and_then(Value::as_str)
-            .unwrap_or("overlay");
-        let mut labels: Map<String, Value> = label_map(def.get("labels"))
-            .into_iter()
-            .map(|(k, v)| (k, json!(v)))
-            .collect();
-        labels.insert(NAMESPACE.into(), json!(stack));
-        let full = def
-            .get("name")
-            .and_then(Value::as_str)
-            .map_or_else(|| format!("{stack}_{name}"), str::to_string);
-        networks.insert(
-            name.clone(),
-            json!({"Name": full, "Driver": driver, "Attachable": def.get("attachable").and_then(Value::as_bool).unwrap_or(true), "Labels": labels}),
-        );
-    }
-    let mut services = Vec::new();
-    let Some(svcs) = top.get("services").and_then(Value::as_object) else {
-        errs.push("the stack file has no `services`".into());
-        return Err(errs);
-    };
+}
+
+fn ptr(parts: &[&str]) -> String {
+    parts
+        .iter()
+        .map(|p| format!("/{}", p.replace('~', "~0").replace('/', "~1")))
+        .collect()
+}
+
+/// Translates a Compose file; collects every problem.
+pub fn translate(
+    file: &ComposeFile,
+    stack: &str,
+    o: &Overrides,
+) -> Result<StackSpec, Vec<Problem>> {
+    let mut errs = Problems(Vec::new());
+    let files = file_objects(file, stack, o, &mut errs);
+    let volumes = named_volumes(file, stack);
+    let mut networks = declared_networks(file, stack);
     let mut uses_default = false;
-    for (name, def) in svcs {
-        let at = format!("services.{name}.");
-        let Some(s) = def.as_object() else {
-            errs.push(format!("`services.{name}` is not a mapping"));
-            continue;
-        };
-        unknown(s, SERVICE, &at, &mut errs);
-        let Some(image) = s.get("image").and_then(Value::as_str) else {
-            errs.push(format!("`{at}image` is missing: soy deploys prebuilt images (scripts/build-images builds the demo ones)"));
-            continue;
-        };
-        let mut container = Map::new();
-        container.insert("Image".into(), json!(image));
-        let mut container_labels: Map<String, Value> = label_map(s.get("labels"))
-            .into_iter()
-            .map(|(k, v)| (k, json!(v)))
-            .collect();
-        container_labels.insert(NAMESPACE.into(), json!(stack));
-        container.insert("Labels".into(), Value::Object(container_labels));
-        if let Some(c) = s.get("entrypoint") {
-            container.insert("Command".into(), json!(words(c)));
-        }
-        if let Some(c) = s.get("command") {
-            container.insert("Args".into(), json!(words(c)));
-        }
-        let mut env = environment(s.get("environment"));
-        env.extend(o.env.get(name).cloned().unwrap_or_default());
-        if !env.is_empty() {
-            container.insert(
-                "Env".into(),
-                json!(
-                    env.iter()
-                        .map(|(k, v)| format!("{k}={v}"))
-                        .collect::<Vec<_>>()
-                ),
+    let mut services = Vec::new();
+    for (name, s) in &file.services {
+        let at = |k: &str| ptr(&["services", name, k]);
+        let Some(image) = &s.image else {
+            errs.push(
+                ptr(&["services", name]),
+                format!("`services.{name}.image` is missing: soy deploys prebuilt images (scripts/build-images builds the demo ones)"),
             );
-        }
-        for (k, api) in [
-            ("working_dir", "Dir"),
-            ("user", "User"),
-            ("hostname", "Hostname"),
+            continue;
+        };
+        let mut container = container_spec(name, s, image, stack, o, &mut errs);
+        for (kind, refs, key) in [
+            (FileKind::Config, &s.configs, "configs"),
+            (FileKind::Secret, &s.secrets, "secrets"),
         ] {
-            if let Some(v) = s.get(k).and_then(Value::as_str) {
-                container.insert(api.into(), json!(v));
-            }
-        }
-        if let Some(h) = s.get("healthcheck").and_then(Value::as_object) {
-            unknown(
-                h,
-                &["test", "interval", "timeout", "retries", "start_period"],
-                &format!("{at}healthcheck."),
-                &mut errs,
-            );
-            let mut hc = Map::new();
-            if let Some(t) = h.get("test") {
-                hc.insert(
-                    "Test".into(),
-                    match t {
-                        Value::String(cmd) => json!(["CMD-SHELL", cmd]),
-                        other => other.clone(),
-                    },
-                );
-            }
-            for (k, api) in [
-                ("interval", "Interval"),
-                ("timeout", "Timeout"),
-                ("start_period", "StartPeriod"),
-            ] {
-                if let Some(d) = h.get(k).and_then(Value::as_str) {
-                    match crate::manifest::duration::parse(d) {
-                        Ok(d) => {
-                            hc.insert(api.into(), json!(d.0.as_nanos() as u64));
-                        }
-                        Err(e) => errs.push(format!("`{at}healthcheck.{k}`: {e}")),
-                    }
-                }
-            }
-            if let Some(r) = h.get("retries").and_then(Value::as_u64) {
-                hc.insert("Retries".into(), json!(r));
-            }
-            container.insert("HealthCheck".into(), Value::Object(hc));
-        }
-        for (key, kind) in [("configs", FileKind::Config), ("secrets", FileKind::Secret)] {
-            let refs = file_refs(
-                s.get(key),
-                kind,
-                stack,
-                &files,
-                &format!("{at}{key}"),
-                &mut errs,
-            );
+            let refs = file_refs(refs, kind, stack, &files, &at(key), &mut errs);
             if !refs.is_empty() {
-                container.insert(
-                    if kind == FileKind::Config {
-                        "Configs"
-                    } else {
-                        "Secrets"
-                    }
-                    .into(),
-                    json!(refs),
-                );
+                let api = if kind == FileKind::Config {
+                    "Configs"
+                } else {
+                    "Secrets"
+                };
+                container.insert(api.into(), json!(refs));
             }
         }
-        let mounts = mounts(s.get("volumes"), stack, &volumes, o, &at, &mut errs);
+        let mounts = mounts(&s.volumes, stack, &volumes, o, &at("volumes"), &mut errs);
         if !mounts.is_empty() {
             container.insert("Mounts".into(), json!(mounts));
         }
-        if let Some(d) = s.get("stop_grace_period").and_then(Value::as_str) {
-            match crate::manifest::duration::parse(d) {
-                Ok(d) => {
-                    container.insert("StopGracePeriod".into(), json!(d.0.as_nanos() as u64));
-                }
-                Err(e) => errs.push(format!("`{at}stop_grace_period`: {e}")),
-            }
-        }
         let mut task = Map::new();
         task.insert("ContainerSpec".into(), Value::Object(container));
-        // Networks, with the short service name as alias.
-        let mut attach = Vec::new();
-        match s.get("networks") {
-            None => {
-                uses_default = true;
-                attach.push(json!({"Target": format!("{stack}_default"), "Aliases": [name]}));
+        task.insert(
+            "Networks".into(),
+            json!(attachments(
+                name,
+                s,
+                &networks,
+                stack,
+                &mut uses_default,
+                &mut errs
+            )),
+        );
+        if let Some(l) = &s.logging {
+            let mut log = json!({"Name": l.driver.clone().unwrap_or_else(|| "json-file".into())});
+            if let Some(opts) = &l.options {
+                log["Options"] = json!(string_map(opts));
             }
-            Some(Value::Array(list)) => {
-                for n in list.iter().filter_map(Value::as_str) {
-                    attach.push(
-                        json!({"Target": network_name(&networks, stack, n), "Aliases": [name]}),
-                    );
-                    if !networks.contains_key(n) {
-                        errs.push(format!(
-                            "`{at}networks`: `{n}` is not declared under top-level `networks`"
-                        ));
-                    }
-                }
-            }
-            Some(Value::Object(map)) => {
-                for (n, cfg) in map {
-                    let mut aliases = vec![json!(name)];
-                    aliases.extend(
-                        cfg.get("aliases")
-                            .and_then(Value::as_array)
-                            .cloned()
-                            .unwrap_or_default(),
-                    );
-                    attach.push(
-                        json!({"Target": network_name(&networks, stack, n), "Aliases": aliases}),
-                    );
-                    if !networks.contains_key(n) {
-                        errs.push(format!(
-                            "`{at}networks`: `{n}` is not declared under top-level `networks`"
-                        ));
-                    }
-                }
-            }
-            Some(_) => errs.push(format!("`{at}networks` must be a list or a mapping")),
+            task.insert("LogDriver".into(), log);
         }
-        task.insert("Networks".into(), json!(attach));
-        let deploy = s
-            .get("deploy")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
-        unknown(&deploy, DEPLOY, &format!("{at}deploy."), &mut errs);
-        if let Some(r) = deploy.get("resources").and_then(Value::as_object) {
-            let mut res = Map::new();
-            for (k, api) in [("limits", "Limits"), ("reservations", "Reservations")] {
-                if let Some(l) = r.get(k).and_then(Value::as_object) {
-                    let mut m = Map::new();
-                    if let Some(c) = l.get("cpus").and_then(|v| {
-                        v.as_str()
-                            .map(str::to_string)
-                            .or_else(|| v.as_f64().map(|f| f.to_string()))
-                    }) {
-                        match c.parse::<f64>() {
-                            Ok(c) => {
-                                m.insert("NanoCPUs".into(), json!((c * 1e9) as u64));
-                            }
-                            Err(_) => errs.push(format!(
-                                "`{at}deploy.resources.{k}.cpus`: `{c}` is not a number"
-                            )),
-                        }
-                    }
-                    if let Some(mem) = l.get("memory").and_then(Value::as_str) {
-                        match bytes(mem) {
-                            Some(b) => {
-                                m.insert("MemoryBytes".into(), json!(b));
-                            }
-                            None => errs.push(format!("`{at}deploy.resources.{k}.memory`: `{mem}` is not a size like `256M`")),
-                        }
-                    }
-                    res.insert(api.into(), Value::Object(m));
-                }
-            }
-            task.insert("Resources".into(), Value::Object(res));
-        }
-        if let Some(p) = deploy.get("placement").and_then(Value::as_object) {
-            unknown(
-                p,
-                &["constraints", "preferences", "max_replicas_per_node"],
-                &format!("{at}deploy.placement."),
-                &mut errs,
+        let deploy = s.deploy.clone().unwrap_or_default();
+        let dat = |k: &str| ptr(&["services", name, "deploy", k]);
+        if let Some(r) = &deploy.resources {
+            task.insert(
+                "Resources".into(),
+                resources(r, &dat("resources"), &mut errs),
             );
-            let mut placement =
-                json!({"Constraints": p.get("constraints").cloned().unwrap_or(json!([]))});
+        }
+        if let Some(p) = &deploy.placement {
+            let mut placement = json!({"Constraints": p.constraints});
             let spreads: Vec<Value> = p
-                .get("preferences")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|pref| pref.get("spread").and_then(Value::as_str))
-                .map(|sp| json!({"Spread": {"SpreadDescriptor": sp}}))
+                .preferences
+                .iter()
+                .map(|pref| json!({"Spread": {"SpreadDescriptor": pref.spread}}))
                 .collect();
             if !spreads.is_empty() {
                 placement["Preferences"] = json!(spreads);
             }
-            if let Some(n) = p.get("max_replicas_per_node").and_then(Value::as_u64) {
+            if let Some(n) = p.max_replicas_per_node {
                 placement["MaxReplicas"] = json!(n);
             }
             task.insert("Placement".into(), placement);
         }
-        if let Some(rp) = deploy.get("restart_policy").and_then(Value::as_object) {
-            unknown(
-                rp,
-                &["condition", "delay", "max_attempts", "window"],
-                &format!("{at}deploy.restart_policy."),
-                &mut errs,
+        if let Some(rp) = &deploy.restart_policy {
+            task.insert(
+                "RestartPolicy".into(),
+                restart_policy(rp, &dat("restart_policy"), &mut errs),
             );
-            let mut m = Map::new();
-            if let Some(c) = rp.get("condition").and_then(Value::as_str) {
-                let c = if c == "on_failure" { "on-failure" } else { c };
-                if matches!(c, "none" | "on-failure" | "any") {
-                    m.insert("Condition".into(), json!(c));
-                } else {
-                    errs.push(format!("`{at}deploy.restart_policy.condition`: `{c}` is not none, on-failure or any"));
-                }
-            }
-            for (k, api) in [("delay", "Delay"), ("window", "Window")] {
-                if let Some(d) = rp.get(k).and_then(Value::as_str) {
-                    match crate::manifest::duration::parse(d) {
-                        Ok(d) => {
-                            m.insert(api.into(), json!(d.0.as_nanos() as u64));
-                        }
-                        Err(e) => errs.push(format!("`{at}deploy.restart_policy.{k}`: {e}")),
-                    }
-                }
-            }
-            if let Some(n) = rp.get("max_attempts").and_then(Value::as_u64) {
-                m.insert("MaxAttempts".into(), json!(n));
-            }
-            task.insert("RestartPolicy".into(), Value::Object(m));
         }
-        let mode = match deploy.get("mode").and_then(Value::as_str) {
+        let mode = match deploy.mode.as_deref() {
             Some("global") => json!({"Global": {}}),
             Some("replicated") | None => {
                 let n = o
@@ -447,22 +175,25 @@ pub fn translate(doc: &Value, stack: &str, o: &Overrides) -> Result<StackSpec, V
                     .get(name)
                     .copied()
                     .map(u64::from)
-                    .or_else(|| deploy.get("replicas").and_then(Value::as_u64))
+                    .or(deploy.replicas)
                     .unwrap_or(1);
                 json!({"Replicated": {"Replicas": n}})
             }
             Some(other) => {
-                errs.push(format!(
-                    "`{at}deploy.mode`: `{other}` is not `replicated` or `global`"
-                ));
+                errs.push(
+                    dat("mode"),
+                    format!(
+                        "`services.{name}.deploy.mode`: `{other}` is not `replicated` or `global`"
+                    ),
+                );
                 continue;
             }
         };
         let mut labels = Map::new();
         labels.insert(NAMESPACE.into(), json!(stack));
         labels.insert("com.docker.stack.image".into(), json!(image));
-        for (k, v) in label_map(deploy.get("labels")) {
-            labels.insert(k, json!(v));
+        for (k, v) in deploy.labels.iter().flat_map(Dict::pairs) {
+            labels.insert(k.into(), json!(v));
         }
         let mut spec = json!({
             "Name": format!("{stack}_{name}"),
@@ -470,93 +201,462 @@ pub fn translate(doc: &Value, stack: &str, o: &Overrides) -> Result<StackSpec, V
             "TaskTemplate": task,
             "Mode": mode,
         });
-        for (key, api) in [
-            ("update_config", "UpdateConfig"),
-            ("rollback_config", "RollbackConfig"),
+        for (key, api, u) in [
+            ("update_config", "UpdateConfig", &deploy.update_config),
+            ("rollback_config", "RollbackConfig", &deploy.rollback_config),
         ] {
-            if let Some(u) = deploy.get(key).and_then(Value::as_object) {
-                spec[api] = update_config(u, &format!("{at}deploy.{key}."), &mut errs);
+            if let Some(u) = u {
+                spec[api] = update_config(u, &dat(key), &mut errs);
             }
         }
-        let ports = ports(s.get("ports"), &at, &mut errs);
-        let endpoint_mode = deploy
-            .get("endpoint_mode")
-            .and_then(Value::as_str)
-            .unwrap_or("vip");
+        let endpoint_mode = deploy.endpoint_mode.as_deref().unwrap_or("vip");
         if !matches!(endpoint_mode, "vip" | "dnsrr") {
-            errs.push(format!(
-                "`{at}deploy.endpoint_mode`: `{endpoint_mode}` is not `vip` or `dnsrr`"
-            ));
+            errs.push(
+                dat("endpoint_mode"),
+                format!("`services.{name}.deploy.endpoint_mode`: `{endpoint_mode}` is not `vip` or `dnsrr`"),
+            );
         }
+        let ports: Vec<Value> = s
+            .ports
+            .iter()
+            .map(|p| {
+                let mut port =
+                    json!({"Protocol": p.protocol, "TargetPort": p.target, "PublishMode": p.mode});
+                if let Some(published) = p.published {
+                    port["PublishedPort"] = json!(published);
+                }
+                port
+            })
+            .collect();
         spec["EndpointSpec"] = json!({"Mode": endpoint_mode, "Ports": ports});
         services.push(spec);
     }
     if uses_default {
         networks.insert("default".into(), json!({"Name": format!("{stack}_default"), "Driver": "overlay", "Attachable": true, "Labels": {NAMESPACE: stack}}));
     }
-    for k in o.replicas.keys().chain(o.env.keys()) {
-        if !svcs.contains_key(k) {
-            errs.push(format!(
-                "override for `{k}`: the stack file has no such service"
-            ));
-        }
-    }
-    if errs.is_empty() {
+    if errs.0.is_empty() {
         Ok(StackSpec {
             stack: stack.to_string(),
-            networks: networks.into_values().collect(),
+            networks: networks.into_values().filter(|n| !is_external(n)).collect(),
             files,
             services,
         })
     } else {
-        Err(errs)
+        Err(errs.0)
     }
 }
 
-/// A service's `configs:` or `secrets:` (short names or `{source, target, uid, gid, mode}`).
+/// The `ContainerSpec` of one service, without configs, secrets and mounts.
+fn container_spec(
+    name: &str,
+    s: &Service,
+    image: &str,
+    stack: &str,
+    o: &Overrides,
+    errs: &mut Problems,
+) -> Map<String, Value> {
+    let at = |k: &str| ptr(&["services", name, k]);
+    let mut c = Map::new();
+    c.insert("Image".into(), json!(image));
+    let mut labels: Map<String, Value> = s
+        .labels
+        .iter()
+        .flat_map(Dict::pairs)
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    labels.insert(NAMESPACE.into(), json!(stack));
+    c.insert("Labels".into(), Value::Object(labels));
+    if let Some(e) = &s.entrypoint {
+        c.insert("Command".into(), json!(e.split()));
+    }
+    if let Some(a) = &s.command {
+        c.insert("Args".into(), json!(a.split()));
+    }
+    // `KEY` without a value stays `KEY` (the container sees it unset), as Docker sends it.
+    let mut env: BTreeMap<String, Option<String>> = s
+        .environment
+        .iter()
+        .flat_map(|d| d.0.iter().cloned())
+        .collect();
+    for (k, v) in o.env.get(name).into_iter().flatten() {
+        env.insert(k.clone(), Some(v.clone()));
+    }
+    if !env.is_empty() {
+        let list: Vec<String> = env
+            .iter()
+            .map(|(k, v)| match v {
+                Some(v) => format!("{k}={v}"),
+                None => k.clone(),
+            })
+            .collect();
+        c.insert("Env".into(), json!(list));
+    }
+    for (v, api) in [
+        (&s.working_dir, "Dir"),
+        (&s.user, "User"),
+        (&s.hostname, "Hostname"),
+        (&s.stop_signal, "StopSignal"),
+    ] {
+        if let Some(v) = v {
+            c.insert(api.into(), json!(v));
+        }
+    }
+    for (v, api) in [(s.init, "Init"), (s.tty, "TTY"), (s.read_only, "ReadOnly")] {
+        if let Some(v) = v {
+            c.insert(api.into(), json!(v));
+        }
+    }
+    if let Some(h) = &s.extra_hosts {
+        // The Engine wants `IP HOST`; Compose writes `HOST:IP` (or `HOST=IP`).
+        let hosts: Vec<String> =
+            h.0.iter()
+                .map(|(k, v)| match v {
+                    Some(ip) => format!("{ip} {k}"),
+                    None => match k.split_once(':') {
+                        Some((host, ip)) => format!("{ip} {host}"),
+                        None => k.clone(),
+                    },
+                })
+                .collect();
+        c.insert("Hosts".into(), json!(hosts));
+    }
+    for (list, api) in [
+        (&s.cap_add, "CapabilityAdd"),
+        (&s.cap_drop, "CapabilityDrop"),
+    ] {
+        if !list.is_empty() {
+            c.insert(api.into(), json!(list));
+        }
+    }
+    if let Some(h) = &s.healthcheck {
+        c.insert(
+            "HealthCheck".into(),
+            healthcheck(h, &at("healthcheck"), errs),
+        );
+    }
+    if let Some(d) = &s.stop_grace_period {
+        if let Some(n) = nanos(d, &at("stop_grace_period"), errs) {
+            c.insert("StopGracePeriod".into(), json!(n));
+        }
+    }
+    c
+}
+
+fn healthcheck(h: &model::Healthcheck, at: &str, errs: &mut Problems) -> Value {
+    let mut hc = Map::new();
+    if h.disable == Some(true) {
+        hc.insert("Test".into(), json!(["NONE"]));
+        return Value::Object(hc);
+    }
+    if let Some(t) = &h.test {
+        hc.insert(
+            "Test".into(),
+            match t {
+                model::Words::Text(cmd) => json!(["CMD-SHELL", cmd]),
+                model::Words::List(l) => json!(l),
+            },
+        );
+    }
+    for (v, k, api) in [
+        (&h.interval, "interval", "Interval"),
+        (&h.timeout, "timeout", "Timeout"),
+        (&h.start_period, "start_period", "StartPeriod"),
+    ] {
+        if let Some(n) = v
+            .as_deref()
+            .and_then(|d| nanos(d, &format!("{at}/{k}"), errs))
+        {
+            hc.insert(api.into(), json!(n));
+        }
+    }
+    if let Some(r) = h.retries {
+        hc.insert("Retries".into(), json!(r));
+    }
+    Value::Object(hc)
+}
+
+fn resources(r: &model::Resources, at: &str, errs: &mut Problems) -> Value {
+    let mut res = Map::new();
+    for (l, k, api) in [
+        (&r.limits, "limits", "Limits"),
+        (&r.reservations, "reservations", "Reservations"),
+    ] {
+        let Some(l) = l else { continue };
+        let mut m = Map::new();
+        if let Some(model::Text(c)) = &l.cpus {
+            match c.trim().parse::<f64>() {
+                Ok(c) if c >= 0.0 => {
+                    m.insert("NanoCPUs".into(), json!((c * 1e9) as u64));
+                }
+                _ => errs.push(
+                    format!("{at}/{k}/cpus"),
+                    format!("`cpus`: `{c}` is not a number of CPUs"),
+                ),
+            }
+        }
+        if let Some(model::Text(mem)) = &l.memory {
+            match bytes(mem) {
+                Some(b) => {
+                    m.insert("MemoryBytes".into(), json!(b));
+                }
+                None => errs.push(
+                    format!("{at}/{k}/memory"),
+                    format!("`memory`: `{mem}` is not a size like `256M`"),
+                ),
+            }
+        }
+        if let Some(p) = l.pids {
+            m.insert("Pids".into(), json!(p));
+        }
+        res.insert(api.into(), Value::Object(m));
+    }
+    Value::Object(res)
+}
+
+fn restart_policy(rp: &model::RestartPolicy, at: &str, errs: &mut Problems) -> Value {
+    let mut m = Map::new();
+    if let Some(c) = &rp.condition {
+        let c = if c == "on_failure" { "on-failure" } else { c };
+        if matches!(c, "none" | "on-failure" | "any") {
+            m.insert("Condition".into(), json!(c));
+        } else {
+            errs.push(
+                format!("{at}/condition"),
+                format!("`condition`: `{c}` is not none, on-failure or any"),
+            );
+        }
+    }
+    for (v, k, api) in [
+        (&rp.delay, "delay", "Delay"),
+        (&rp.window, "window", "Window"),
+    ] {
+        if let Some(n) = v
+            .as_deref()
+            .and_then(|d| nanos(d, &format!("{at}/{k}"), errs))
+        {
+            m.insert(api.into(), json!(n));
+        }
+    }
+    if let Some(n) = rp.max_attempts {
+        m.insert("MaxAttempts".into(), json!(n));
+    }
+    Value::Object(m)
+}
+
+/// `update_config` / `rollback_config` as the Engine's `UpdateConfig`.
+fn update_config(u: &model::UpdateConfig, at: &str, errs: &mut Problems) -> Value {
+    let mut m = Map::new();
+    if let Some(n) = u.parallelism {
+        m.insert("Parallelism".into(), json!(n));
+    }
+    for (v, k, api) in [
+        (&u.delay, "delay", "Delay"),
+        (&u.monitor, "monitor", "Monitor"),
+    ] {
+        if let Some(n) = v
+            .as_deref()
+            .and_then(|d| nanos(d, &format!("{at}/{k}"), errs))
+        {
+            m.insert(api.into(), json!(n));
+        }
+    }
+    if let Some(a) = &u.failure_action {
+        if matches!(a.as_str(), "continue" | "pause" | "rollback") {
+            m.insert("FailureAction".into(), json!(a));
+        } else {
+            errs.push(
+                format!("{at}/failure_action"),
+                format!("`failure_action`: `{a}` is not continue, pause or rollback"),
+            );
+        }
+    }
+    if let Some(r) = u.max_failure_ratio {
+        m.insert("MaxFailureRatio".into(), json!(r));
+    }
+    if let Some(order) = &u.order {
+        if matches!(order.as_str(), "stop-first" | "start-first") {
+            m.insert("Order".into(), json!(order));
+        } else {
+            errs.push(
+                format!("{at}/order"),
+                format!("`order`: `{order}` is not stop-first or start-first"),
+            );
+        }
+    }
+    Value::Object(m)
+}
+
+/// Top-level configs and secrets (from files; `external` ones are not soy's to deploy).
+fn file_objects(
+    file: &ComposeFile,
+    stack: &str,
+    o: &Overrides,
+    errs: &mut Problems,
+) -> Vec<FileObject> {
+    let mut files = Vec::new();
+    for (key, kind, defs) in [
+        ("configs", FileKind::Config, &file.configs),
+        ("secrets", FileKind::Secret, &file.secrets),
+    ] {
+        for (name, def) in defs {
+            if def.external.as_ref().is_some_and(|e| e.0) {
+                errs.push(
+                    ptr(&[key, name, "external"]),
+                    format!(
+                        "`{key}.{name}.external`: soy deploys only what the stack file defines; give the {} a `file`",
+                        &key[..key.len() - 1]
+                    ),
+                );
+                continue;
+            }
+            match &def.file {
+                Some(f) => files.push(FileObject {
+                    kind,
+                    key: name.clone(),
+                    name: def
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| format!("{stack}_{name}")),
+                    path: o.dir.join(f),
+                }),
+                None => errs.push(ptr(&[key, name]), format!("`{key}.{name}.file` is missing")),
+            }
+        }
+    }
+    files
+}
+
+/// Named volumes: their `VolumeOptions`, by name.
+fn named_volumes(file: &ComposeFile, stack: &str) -> BTreeMap<String, (String, Value)> {
+    file.volumes
+        .iter()
+        .map(|(name, d)| {
+            let mut labels: Map<String, Value> = d
+                .labels
+                .iter()
+                .flat_map(Dict::pairs)
+                .map(|(k, v)| (k.to_string(), json!(v)))
+                .collect();
+            labels.insert(NAMESPACE.into(), json!(stack));
+            let mut opts = json!({"Labels": labels});
+            if let Some(driver) = &d.driver {
+                opts["DriverConfig"] = json!({"Name": driver});
+                if let Some(o) = &d.driver_opts {
+                    opts["DriverConfig"]["Options"] = json!(string_map(o));
+                }
+            }
+            let full = match (&d.name, d.external.as_ref().is_some_and(|e| e.0)) {
+                (Some(n), _) => n.clone(),
+                (None, true) => name.clone(),
+                (None, false) => format!("{stack}_{name}"),
+            };
+            (name.clone(), (full, opts))
+        })
+        .collect()
+}
+
+/// Declared networks by their name in the file (external ones are only referenced).
+fn declared_networks(file: &ComposeFile, stack: &str) -> BTreeMap<String, Value> {
+    let mut networks = BTreeMap::new();
+    for (name, def) in &file.networks {
+        let external = def.external.as_ref().is_some_and(|e| e.0);
+        let full = def.name.clone().unwrap_or_else(|| {
+            if external {
+                name.clone()
+            } else {
+                format!("{stack}_{name}")
+            }
+        });
+        if external {
+            networks.insert(name.clone(), json!({"Name": full, "External": true}));
+            continue;
+        }
+        let mut labels: Map<String, Value> = def
+            .labels
+            .iter()
+            .flat_map(Dict::pairs)
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        labels.insert(NAMESPACE.into(), json!(stack));
+        let mut net = json!({"Name": full, "Driver": def.driver.clone().unwrap_or_else(|| "overlay".into()), "Attachable": def.attachable.unwrap_or(true), "Labels": labels});
+        if let Some(o) = &def.driver_opts {
+            net["Options"] = json!(string_map(o));
+        }
+        networks.insert(name.clone(), net);
+    }
+    networks
+}
+
+/// The service's network attachments, with its short name as an alias.
+fn attachments(
+    name: &str,
+    s: &Service,
+    networks: &BTreeMap<String, Value>,
+    stack: &str,
+    uses_default: &mut bool,
+    errs: &mut Problems,
+) -> Vec<Value> {
+    let Some(list) = &s.networks else {
+        *uses_default = true;
+        return vec![json!({"Target": format!("{stack}_default"), "Aliases": [name]})];
+    };
+    let mut out = Vec::new();
+    for (n, aliases) in &list.0 {
+        let mut all = vec![name.to_string()];
+        all.extend(aliases.iter().cloned());
+        let target = networks
+            .get(n)
+            .and_then(|v| v["Name"].as_str().map(str::to_string))
+            .unwrap_or_else(|| format!("{stack}_{n}"));
+        out.push(json!({"Target": target, "Aliases": all}));
+        if !networks.contains_key(n) && n != "default" {
+            errs.push(
+                ptr(&["services", name, "networks"]),
+                format!(
+                    "`services.{name}.networks`: `{n}` is not declared under top-level `networks`"
+                ),
+            );
+        }
+        if n == "default" {
+            *uses_default = true;
+        }
+    }
+    out
+}
+
+/// Networks the spec references but does not create (`external: true`).
+pub fn is_external(net: &Value) -> bool {
+    net["External"].as_bool() == Some(true)
+}
+
+/// A service's `configs:` or `secrets:` as the Engine's file references.
 fn file_refs(
-    v: Option<&Value>,
+    refs: &[model::FileRef],
     kind: FileKind,
     stack: &str,
     files: &[FileObject],
     at: &str,
-    errs: &mut Vec<String>,
+    errs: &mut Problems,
 ) -> Vec<Value> {
+    let section = if kind == FileKind::Config {
+        "configs"
+    } else {
+        "secrets"
+    };
     let mut out = Vec::new();
-    for r in v.and_then(Value::as_array).into_iter().flatten() {
-        let (source, m) = match r {
-            Value::String(name) => (name.clone(), Map::new()),
-            Value::Object(m) => {
-                unknown(
-                    m,
-                    &["source", "target", "uid", "gid", "mode"],
-                    &format!("{at}."),
-                    errs,
-                );
-                match m.get("source").and_then(Value::as_str) {
-                    Some(src) => (src.to_string(), m.clone()),
-                    None => {
-                        errs.push(format!("`{at}`: an entry needs `source`"));
-                        continue;
-                    }
-                }
-            }
-            other => {
-                errs.push(format!("`{at}`: unexpected entry {other}"));
-                continue;
-            }
-        };
-        if !files.iter().any(|f| f.kind == kind && f.key == source) {
-            errs.push(format!(
-                "`{at}`: `{source}` is not declared under top-level `{}`",
-                at.rsplit('.').next().unwrap_or_default()
-            ));
+    for (i, r) in refs.iter().enumerate() {
+        let Some(obj) = files.iter().find(|f| f.kind == kind && f.key == r.source) else {
+            errs.push(
+                format!("{at}/{i}"),
+                format!(
+                    "`{}`: `{}` is not declared under top-level `{section}`",
+                    at_dotted(at),
+                    r.source
+                ),
+            );
             continue;
-        }
-        let target = m
-            .get("target")
-            .and_then(Value::as_str)
-            .map_or_else(|| source.clone(), str::to_string);
+        };
+        let target = r.target.clone().unwrap_or_else(|| r.source.clone());
         let target = match kind {
             FileKind::Config if !target.starts_with('/') => format!("/{target}"),
             FileKind::Secret if !target.starts_with('/') => format!("/run/secrets/{target}"),
@@ -567,247 +667,81 @@ fn file_refs(
         } else {
             "Secret"
         };
-        let text = |k: &str| {
-            m.get(k)
-                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
-                .unwrap_or_else(|| "0".into())
-        };
-        let mode = match m.get("mode") {
-            Some(Value::Number(n)) => n.as_u64().unwrap_or(0o444),
-            Some(Value::String(s)) => {
-                u64::from_str_radix(s.trim_start_matches("0o"), 8).unwrap_or(0o444)
-            }
-            _ => 0o444,
-        };
+        let _ = stack;
         out.push(json!({
-            "File": {"Name": target, "UID": text("uid"), "GID": text("gid"), "Mode": mode},
-            format!("{id_key}ID"): format!("{stack}_{source}"),
-            format!("{id_key}Name"): format!("{stack}_{source}"),
+            "File": {
+                "Name": target,
+                "UID": r.uid.clone().unwrap_or_else(|| "0".into()),
+                "GID": r.gid.clone().unwrap_or_else(|| "0".into()),
+                "Mode": r.mode.unwrap_or(0o444),
+            },
+            format!("{id_key}ID"): obj.name,
+            format!("{id_key}Name"): obj.name,
         }));
     }
     out
 }
 
-/// A service's `volumes:`: named volumes (`data:/var/lib/db`) and bind mounts (`./conf:/etc/x:ro`,
-/// `/var/run/docker.sock:/var/run/docker.sock`), short or long syntax.
+/// A service's `volumes:`: named volumes and bind mounts.
 fn mounts(
-    v: Option<&Value>,
+    list: &[MountDef],
     stack: &str,
-    volumes: &BTreeMap<String, Value>,
+    volumes: &BTreeMap<String, (String, Value)>,
     o: &Overrides,
     at: &str,
-    errs: &mut Vec<String>,
+    errs: &mut Problems,
 ) -> Vec<Value> {
+    let _ = stack;
     let mut out = Vec::new();
-    for m in v.and_then(Value::as_array).into_iter().flatten() {
-        let (source, target, read_only) = match m {
-            Value::String(s) => {
-                let parts: Vec<&str> = s.split(':').collect();
-                match parts.as_slice() {
-                    [src, dst] => (src.to_string(), dst.to_string(), false),
-                    [src, dst, "ro"] => (src.to_string(), dst.to_string(), true),
-                    [src, dst, "rw"] => (src.to_string(), dst.to_string(), false),
-                    _ => {
-                        errs.push(format!("`{at}volumes`: `{s}` is not `SOURCE:TARGET[:ro]`"));
-                        continue;
-                    }
-                }
-            }
-            Value::Object(m) => {
-                unknown(
-                    m,
-                    &["type", "source", "target", "read_only"],
-                    &format!("{at}volumes."),
-                    errs,
-                );
-                let (Some(src), Some(dst)) = (
-                    m.get("source").and_then(Value::as_str),
-                    m.get("target").and_then(Value::as_str),
-                ) else {
-                    errs.push(format!(
-                        "`{at}volumes`: a mount needs `source` and `target`"
-                    ));
-                    continue;
-                };
-                (
-                    src.to_string(),
-                    dst.to_string(),
-                    m.get("read_only").and_then(Value::as_bool).unwrap_or(false),
-                )
-            }
-            other => {
-                errs.push(format!("`{at}volumes`: unexpected entry {other}"));
-                continue;
-            }
-        };
-        let bind = source.starts_with('/') || source.starts_with('.') || source.starts_with('~');
-        if bind {
-            let path = o.dir.join(&source);
-            out.push(json!({"Type": "bind", "Source": path.to_string_lossy(), "Target": target, "ReadOnly": read_only}));
-        } else if let Some(opts) = volumes.get(&source) {
-            out.push(json!({"Type": "volume", "Source": format!("{stack}_{source}"), "Target": target, "ReadOnly": read_only, "VolumeOptions": opts}));
+    for (i, m) in list.iter().enumerate() {
+        let bind = m.kind.as_deref() == Some("bind")
+            || m.source.starts_with('/')
+            || m.source.starts_with('.')
+            || m.source.starts_with('~');
+        if m.kind.as_deref() == Some("tmpfs") {
+            out.push(json!({"Type": "tmpfs", "Target": m.target, "ReadOnly": m.read_only}));
+        } else if bind {
+            let path = o.dir.join(&m.source);
+            out.push(json!({"Type": "bind", "Source": path.to_string_lossy(), "Target": m.target, "ReadOnly": m.read_only}));
+        } else if let Some((full, opts)) = volumes.get(&m.source) {
+            out.push(json!({"Type": "volume", "Source": full, "Target": m.target, "ReadOnly": m.read_only, "VolumeOptions": opts}));
+        } else if m.source.is_empty() {
+            // An anonymous volume.
+            out.push(json!({"Type": "volume", "Target": m.target, "ReadOnly": m.read_only}));
         } else {
-            errs.push(format!(
-                "`{at}volumes`: `{source}` is neither a path nor declared under top-level `volumes`"
-            ));
+            errs.push(
+                format!("{at}/{i}"),
+                format!(
+                    "`{}`: `{}` is neither a path nor declared under top-level `volumes`",
+                    at_dotted(at),
+                    m.source
+                ),
+            );
         }
     }
     out
 }
 
-/// `update_config` / `rollback_config` as the Engine's `UpdateConfig`.
-fn update_config(u: &Map<String, Value>, at: &str, errs: &mut Vec<String>) -> Value {
-    unknown(
-        u,
-        &[
-            "parallelism",
-            "delay",
-            "failure_action",
-            "monitor",
-            "max_failure_ratio",
-            "order",
-        ],
-        at,
-        errs,
-    );
-    let mut m = Map::new();
-    if let Some(n) = u.get("parallelism").and_then(Value::as_u64) {
-        m.insert("Parallelism".into(), json!(n));
-    }
-    for (k, api) in [("delay", "Delay"), ("monitor", "Monitor")] {
-        if let Some(d) = u.get(k).and_then(Value::as_str) {
-            match crate::manifest::duration::parse(d) {
-                Ok(d) => {
-                    m.insert(api.into(), json!(d.0.as_nanos() as u64));
-                }
-                Err(e) => errs.push(format!("`{at}{k}`: {e}")),
-            }
+/// `/services/a/volumes` as `services.a.volumes`.
+fn at_dotted(at: &str) -> String {
+    at.trim_start_matches('/').replace('/', ".")
+}
+
+fn string_map(d: &Dict) -> BTreeMap<String, String> {
+    d.pairs()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// A Compose duration (`10s`, `1m30s`) in nanoseconds.
+fn nanos(d: &str, at: &str, errs: &mut Problems) -> Option<u64> {
+    match crate::manifest::duration::parse(d) {
+        Ok(d) => Some(d.0.as_nanos() as u64),
+        Err(e) => {
+            errs.push(at.to_string(), format!("`{}`: {e}", at_dotted(at)));
+            None
         }
     }
-    if let Some(a) = u.get("failure_action").and_then(Value::as_str) {
-        if matches!(a, "continue" | "pause" | "rollback") {
-            m.insert("FailureAction".into(), json!(a));
-        } else {
-            errs.push(format!(
-                "`{at}failure_action`: `{a}` is not continue, pause or rollback"
-            ));
-        }
-    }
-    if let Some(r) = u.get("max_failure_ratio").and_then(Value::as_f64) {
-        m.insert("MaxFailureRatio".into(), json!(r));
-    }
-    if let Some(order) = u.get("order").and_then(Value::as_str) {
-        if matches!(order, "stop-first" | "start-first") {
-            m.insert("Order".into(), json!(order));
-        } else {
-            errs.push(format!(
-                "`{at}order`: `{order}` is not stop-first or start-first"
-            ));
-        }
-    }
-    Value::Object(m)
-}
-
-fn network_name(networks: &BTreeMap<String, Value>, stack: &str, n: &str) -> String {
-    networks
-        .get(n)
-        .and_then(|v| v["Name"].as_str().map(str::to_string))
-        .unwrap_or_else(|| format!("{stack}_{n}"))
-}
-
-fn unknown(map: &Map<String, Value>, allowed: &[&str], at: &str, errs: &mut Vec<String>) {
-    for k in map.keys() {
-        if !allowed.contains(&k.as_str()) {
-            errs.push(format!("`{at}{k}` is not supported by soy's swarm driver"));
-        }
-    }
-}
-
-fn words(v: &Value) -> Vec<String> {
-    match v {
-        Value::String(s) => s.split_whitespace().map(str::to_string).collect(),
-        Value::Array(a) => a
-            .iter()
-            .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-fn environment(v: Option<&Value>) -> BTreeMap<String, String> {
-    match v {
-        Some(Value::Object(m)) => m
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.clone(),
-                    v.as_str().map_or_else(|| v.to_string(), str::to_string),
-                )
-            })
-            .collect(),
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(Value::as_str)
-            .map(|s| match s.split_once('=') {
-                Some((k, v)) => (k.to_string(), v.to_string()),
-                None => (s.to_string(), String::new()),
-            })
-            .collect(),
-        _ => BTreeMap::new(),
-    }
-}
-
-fn label_map(v: Option<&Value>) -> BTreeMap<String, String> {
-    environment(v)
-}
-
-fn ports(v: Option<&Value>, at: &str, errs: &mut Vec<String>) -> Vec<Value> {
-    let mut out = Vec::new();
-    for p in v.and_then(Value::as_array).into_iter().flatten() {
-        match p {
-            Value::Object(m) => {
-                let target = m.get("target").and_then(Value::as_u64);
-                let Some(target) = target else {
-                    errs.push(format!("`{at}ports`: a port needs `target`"));
-                    continue;
-                };
-                let mut port = json!({"Protocol": m.get("protocol").and_then(Value::as_str).unwrap_or("tcp"), "TargetPort": target, "PublishMode": m.get("mode").and_then(Value::as_str).unwrap_or("ingress")});
-                if let Some(pubd) = m.get("published").and_then(|v| {
-                    v.as_u64()
-                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                }) {
-                    port["PublishedPort"] = json!(pubd);
-                }
-                out.push(port);
-            }
-            Value::String(_) | Value::Number(_) => {
-                let s = p.as_str().map_or_else(|| p.to_string(), str::to_string);
-                let (spec, proto) = s.split_once('/').unwrap_or((&s, "tcp"));
-                let parts: Vec<&str> = spec.split(':').collect();
-                let parsed = match parts.as_slice() {
-                    [t] => t.parse::<u64>().ok().map(|t| (None, t)),
-                    [p, t] => p
-                        .parse::<u64>()
-                        .ok()
-                        .zip(t.parse::<u64>().ok())
-                        .map(|(p, t)| (Some(p), t)),
-                    _ => None,
-                };
-                match parsed {
-                    Some((published, target)) => {
-                        let mut port = json!({"Protocol": proto, "TargetPort": target, "PublishMode": "ingress"});
-                        if let Some(p) = published {
-                            port["PublishedPort"] = json!(p);
-                        }
-                        out.push(port);
-                    }
-                    None => errs.push(format!("`{at}ports`: `{s}` is not `PUBLISHED:TARGET`")),
-                }
-            }
-            _ => errs.push(format!("`{at}ports`: unexpected entry {p}")),
-        }
-    }
-    out
 }
 
 /// `256M`, `1G`, `512k`, `1024` to bytes.
@@ -827,30 +761,44 @@ fn bytes(s: &str) -> Option<u64> {
 mod tests {
     use super::*;
 
-    fn doc(y: &str) -> Value {
-        crate::manifest::yaml::parse(y).unwrap().0
+    fn read(y: &str) -> crate::compose::Compose {
+        crate::compose::parse("s.yml".into(), ".".into(), y.to_string(), &|_| None)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn spec(y: &str, stack: &str, o: &Overrides) -> Result<StackSpec, Vec<String>> {
+        translate(&read(y).file, stack, o).map_err(|e| {
+            e.into_iter()
+                .map(|p| format!("{} {}", p.pointer, p.message))
+                .collect()
+        })
     }
 
     #[test]
     fn translates_like_docker_stack_deploy() {
-        let d = doc(
-            "services:\n  gw:\n    image: soy-demo:latest\n    command: [demo-service, gateway]\n    environment: {A: '1'}\n    ports: [{target: 8080, published: 18080, mode: host}]\n    networks: [backend]\n    deploy: {replicas: 2, resources: {limits: {cpus: '0.5', memory: 64M}}}\n  db:\n    image: pg\n    ports: ['5432:5432']\nnetworks:\n  backend: {driver: overlay, attachable: true}\n",
-        );
+        let y = "services:\n  gw:\n    image: soy-demo:latest\n    command: [demo-service, gateway]\n    environment: {A: '1'}\n    ports: [{target: 8080, published: 18080, mode: host}]\n    networks: [backend]\n    deploy: {replicas: 2, resources: {limits: {cpus: '0.5', memory: 64M}}}\n  db:\n    image: pg\n    ports: ['5432:5432']\nnetworks:\n  backend: {driver: overlay, attachable: true}\n";
         let mut o = Overrides::default();
         o.replicas.insert("gw".into(), 3);
-        let s = translate(&d, "demo", &o).unwrap();
+        let s = spec(y, "demo", &o).unwrap();
         let gw = s.services.iter().find(|v| v["Name"] == "demo_gw").unwrap();
         assert_eq!(gw["Name"], "demo_gw");
         assert_eq!(gw["Labels"][NAMESPACE], "demo");
         assert_eq!(gw["Mode"]["Replicated"]["Replicas"], 3);
         assert_eq!(gw["TaskTemplate"]["ContainerSpec"]["Args"][1], "gateway");
+        assert_eq!(gw["TaskTemplate"]["ContainerSpec"]["Env"][0], "A=1");
         assert_eq!(gw["TaskTemplate"]["Networks"][0]["Target"], "demo_backend");
         assert_eq!(gw["TaskTemplate"]["Networks"][0]["Aliases"][0], "gw");
         assert_eq!(
             gw["TaskTemplate"]["Resources"]["Limits"]["MemoryBytes"],
             64 * 1024 * 1024
         );
+        assert_eq!(
+            gw["TaskTemplate"]["Resources"]["Limits"]["NanoCPUs"],
+            500_000_000u64
+        );
         assert_eq!(gw["EndpointSpec"]["Ports"][0]["PublishMode"], "host");
+        let db = s.services.iter().find(|v| v["Name"] == "demo_db").unwrap();
+        assert_eq!(db["EndpointSpec"]["Ports"][0]["PublishedPort"], 5432);
         let names: Vec<&str> = s
             .networks
             .iter()
@@ -860,38 +808,58 @@ mod tests {
     }
 
     #[test]
-    fn unsupported_keys_are_named() {
-        let d = doc(
-            "services:\n  a:\n    image: x\n    build: .\n    deploy: {replica: 2}\n  b:\n    build: .\n",
-        );
-        let errs = translate(&d, "s", &Overrides::default()).unwrap_err();
+    fn a_service_without_an_image_is_an_error() {
+        let errs = spec(
+            "services:\n  a:\n    image: x\n    build: .\n  b:\n    build: .\n",
+            "s",
+            &Overrides::default(),
+        )
+        .unwrap_err();
         assert!(
             errs.iter()
-                .any(|e| e.contains("`services.a.build` is not supported")),
+                .any(|e| e.contains("/services/b `services.b.image` is missing")),
             "{errs:?}"
         );
-        assert!(
-            errs.iter()
-                .any(|e| e.contains("`services.a.deploy.replica` is not supported")),
-            "{errs:?}"
-        );
-        assert!(
-            errs.iter()
-                .any(|e| e.contains("`services.b.image` is missing")),
-            "{errs:?}"
-        );
+        assert_eq!(errs.len(), 1, "{errs:?}");
+    }
+
+    #[test]
+    fn more_of_what_public_stacks_use() {
+        let y = "services:\n  web:\n    image: nginx\n    command: sh -c 'nginx -g \"daemon off;\"'\n    environment: [BARE, SET=1]\n    extra_hosts: ['db.local:10.0.0.5']\n    logging: {driver: json-file, options: {max-size: 10m}}\n    cap_add: [NET_ADMIN]\n    init: true\n    stop_signal: SIGQUIT\n    networks: {front: {aliases: [www]}, ext: {}}\n    healthcheck: {disable: true}\n    deploy: {mode: global, labels: [traefik.enable=true]}\nnetworks:\n  front: {}\n  ext: {external: true, name: proxy}\n";
+        let s = spec(y, "pub", &Overrides::default()).unwrap();
+        let w = &s.services[0];
+        let c = &w["TaskTemplate"]["ContainerSpec"];
+        assert_eq!(c["Args"], json!(["sh", "-c", "nginx -g \"daemon off;\""]));
+        assert_eq!(c["Env"], json!(["BARE", "SET=1"]));
+        assert_eq!(c["Hosts"], json!(["10.0.0.5 db.local"]));
+        assert_eq!(c["CapabilityAdd"], json!(["NET_ADMIN"]));
+        assert_eq!(c["Init"], true);
+        assert_eq!(c["StopSignal"], "SIGQUIT");
+        assert_eq!(c["HealthCheck"]["Test"], json!(["NONE"]));
+        assert_eq!(w["TaskTemplate"]["LogDriver"]["Options"]["max-size"], "10m");
+        assert_eq!(w["Mode"], json!({"Global": {}}));
+        assert_eq!(w["Labels"]["traefik.enable"], "true");
+        let nets = &w["TaskTemplate"]["Networks"];
+        assert_eq!(nets[0]["Target"], "pub_front");
+        assert_eq!(nets[0]["Aliases"], json!(["web", "www"]));
+        assert_eq!(nets[1]["Target"], "proxy");
+        // The external network is referenced, not created.
+        let names: Vec<&str> = s
+            .networks
+            .iter()
+            .filter_map(|n| n["Name"].as_str())
+            .collect();
+        assert_eq!(names, ["pub_front"]);
     }
 
     #[test]
     fn configs_secrets_volumes_and_update_config() {
-        let d = doc(
-            "services:\n  prom:\n    image: p\n    labels: {team: perf}\n    stop_grace_period: 3s\n    configs: [{source: prom_cfg, target: /etc/prometheus/prometheus.yml}]\n    secrets: [token]\n    volumes: ['data:/prometheus', './rules:/etc/rules:ro', '/var/run/docker.sock:/var/run/docker.sock']\n    deploy:\n      update_config: {parallelism: 1, delay: 2s, order: start-first, failure_action: rollback}\n      restart_policy: {condition: on-failure, window: 10s}\n      placement: {constraints: [node.role == manager], max_replicas_per_node: 1}\nconfigs:\n  prom_cfg: {file: ./prometheus.yml}\nsecrets:\n  token: {file: token.txt}\nvolumes:\n  data: {}\n",
-        );
+        let y = "services:\n  prom:\n    image: p\n    labels: {team: perf}\n    stop_grace_period: 3s\n    configs: [{source: prom_cfg, target: /etc/prometheus/prometheus.yml, mode: 0440}]\n    secrets: [token]\n    volumes: ['data:/prometheus', './rules:/etc/rules:ro', '/var/run/docker.sock:/var/run/docker.sock']\n    deploy:\n      update_config: {parallelism: 1, delay: 2s, order: start-first, failure_action: rollback}\n      restart_policy: {condition: on-failure, window: 10s}\n      placement: {constraints: [node.role == manager], max_replicas_per_node: 1}\nconfigs:\n  prom_cfg: {file: ./prometheus.yml}\nsecrets:\n  token: {file: token.txt}\nvolumes:\n  data: {}\n";
         let o = Overrides {
             dir: "/stacks".into(),
             ..Overrides::default()
         };
-        let s = translate(&d, "st", &o).unwrap();
+        let s = spec(y, "st", &o).unwrap();
         assert_eq!(s.files.len(), 2);
         assert_eq!(s.files[0].name, "st_prom_cfg");
         assert_eq!(
@@ -908,8 +876,10 @@ mod tests {
             c["Configs"][0]["File"]["Name"],
             "/etc/prometheus/prometheus.yml"
         );
+        assert_eq!(c["Configs"][0]["File"]["Mode"], 0o440);
         assert_eq!(c["Configs"][0]["ConfigName"], "st_prom_cfg");
         assert_eq!(c["Secrets"][0]["File"]["Name"], "/run/secrets/token");
+        assert_eq!(c["Secrets"][0]["File"]["Mode"], 0o444);
         assert_eq!(c["Mounts"][0]["Type"], "volume");
         assert_eq!(c["Mounts"][0]["Source"], "st_data");
         assert_eq!(c["Mounts"][0]["VolumeOptions"]["Labels"][NAMESPACE], "st");
@@ -928,19 +898,17 @@ mod tests {
 
     #[test]
     fn references_to_undeclared_objects_and_bad_values_are_errors() {
-        let d = doc(
-            "services:\n  a:\n    image: x\n    configs: [nope]\n    volumes: ['cache:/c', 'just-one-part']\n    deploy:\n      update_config: {order: sideways, rollback: yes}\n      restart_policy: {condition: sometimes}\n      placement: {preferences: [{spread: node.id}], zone: a}\nconfigs:\n  ext: {external: true}\n",
-        );
-        let errs = translate(&d, "s", &Overrides::default()).unwrap_err();
+        let y = "services:\n  a:\n    image: x\n    configs: [nope]\n    volumes: ['cache:/c']\n    networks: [missing]\n    deploy:\n      update_config: {order: sideways}\n      restart_policy: {condition: sometimes, delay: soon}\n      resources: {limits: {memory: lots}}\nconfigs:\n  ext: {external: true}\n";
+        let errs = spec(y, "s", &Overrides::default()).unwrap_err();
         for want in [
-            "`services.a.configs`: `nope` is not declared under top-level `configs`",
-            "`cache` is neither a path nor declared under top-level `volumes`",
-            "`just-one-part` is not `SOURCE:TARGET[:ro]`",
-            "`services.a.deploy.update_config.order`: `sideways`",
-            "`services.a.deploy.update_config.rollback` is not supported",
+            "/services/a/configs/0 `services.a.configs`: `nope` is not declared under top-level `configs`",
+            "/services/a/volumes/0 `services.a.volumes`: `cache` is neither a path nor declared under top-level `volumes`",
+            "`missing` is not declared under top-level `networks`",
+            "/services/a/deploy/update_config/order `order`: `sideways`",
             "`sometimes` is not none, on-failure or any",
-            "`services.a.deploy.placement.zone` is not supported",
-            "`configs.ext.external`",
+            "/services/a/deploy/restart_policy/delay",
+            "`memory`: `lots` is not a size",
+            "/configs/ext/external `configs.ext.external`",
         ] {
             assert!(errs.iter().any(|e| e.contains(want)), "{want} in {errs:?}");
         }

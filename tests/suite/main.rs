@@ -2,6 +2,7 @@
 
 mod apply;
 mod cli;
+mod compose;
 mod embedded;
 mod examples;
 mod invalid_manifests;

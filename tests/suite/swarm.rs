@@ -444,13 +444,13 @@ fn the_shipped_stacks_translate_and_their_prometheus_configs_are_valid() {
         ("stacks/demo-swarm.yml", "stacks/demo-swarm/prometheus.yml"),
     ] {
         let path = root().join(file);
-        let compose = std::fs::read_to_string(&path).expect("stack file");
-        let (doc, _) = soy::manifest::yaml::parse(&compose).expect("yaml");
+        let compose = soy::compose::load(&path, &|_| None).unwrap_or_else(|e| panic!("{e}"));
         let o = Overrides {
             dir: root().join("stacks"),
             ..Overrides::default()
         };
-        let spec = translate(&doc, "check", &o).unwrap_or_else(|e| panic!("{file}: {e:?}"));
+        let spec =
+            translate(&compose.file, "check", &o).unwrap_or_else(|e| panic!("{file}: {e:?}"));
         assert!(!spec.files.is_empty(), "{file} carries its configurations");
         for f in &spec.files {
             let body = std::fs::read_to_string(&f.path)

@@ -57,6 +57,11 @@ pub struct SwarmStack {
     /// Extra environment per service, merged over the Compose file's.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, BTreeMap<String, String>>,
+    /// Variables for `${VAR}` interpolation in the Compose file, over the process
+    /// environment (what a shell's exported variables are to `docker stack deploy`).
+    /// Values may use `{{ vars }}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub variables: BTreeMap<String, String>,
     /// When the stack counts as up.
     #[serde(default)]
     pub ready: Ready,

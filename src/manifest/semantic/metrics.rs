@@ -8,9 +8,8 @@ use crate::manifest::pointer::Pointer;
 use crate::manifest::template::QUERY_NAMES;
 use crate::metrics::presets::{self, Needs};
 use crate::metrics::query::{QueryContext, expand, label_regexes, template_of};
-use crate::stack::StackInfo;
 
-pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment, info: Option<&StackInfo>) {
+pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment, info: Option<&super::StackFacts>) {
     let base = Pointer::root().key("metrics");
     let m = &exp.metrics;
     if let MetricsSource::Prometheus(p) = &m.source {
@@ -133,7 +132,7 @@ pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment, info: Option<&StackIn
                         );
                     }
                     if let Some(info) = info.filter(|i| !i.services.is_empty()) {
-                        let known = info.service_names();
+                        let known = &info.services;
                         for (j, s) in list.iter().enumerate() {
                             if !known.contains(s) {
                                 let d = c.value(
@@ -160,7 +159,7 @@ pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment, info: Option<&StackIn
         let Some(info) = info else { continue };
         let cx = QueryContext {
             stack: info.name.clone(),
-            services: info.service_names(),
+            services: info.services.clone(),
             rate_window: m.rate_window,
             step: m.step.unwrap_or(m.rate_window),
             vars: exp.vars.clone(),

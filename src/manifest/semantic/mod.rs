@@ -39,12 +39,42 @@ pub fn check(exp: &Experiment, doc: &Value, map: &SourceMap, dir: &Path) -> Vec<
         }
     }
     env_refs(&mut c, doc, &root);
-    let info = stack::check(&mut c, exp);
+    let facts = stack::check(&mut c, exp);
     load::check(&mut c, exp);
-    metrics::check(&mut c, exp, info.as_ref());
+    metrics::check(&mut c, exp, facts.as_ref());
     slos::check(&mut c, exp);
     report(&mut c, exp);
     c.out
+}
+
+/// What the checks need to know of the stack: its rendered name and its services.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StackFacts {
+    pub name: String,
+    pub services: Vec<String>,
+}
+
+/// The checks that need a swarm stack's services, run once the plan has read its Compose
+/// file, on a manifest that passed `check` (so the other findings are not repeated).
+pub fn check_services(
+    exp: &Experiment,
+    map: &SourceMap,
+    dir: &Path,
+    facts: &StackFacts,
+) -> Vec<Diagnostic> {
+    let mut c = Checker {
+        map,
+        dir,
+        out: Vec::new(),
+    };
+    stack::check_services(&mut c, exp, facts);
+    metrics::check(&mut c, exp, Some(facts));
+    c.out
+}
+
+/// The stack's name with templates rendered, if it renders.
+pub fn stack_name(exp: &Experiment) -> Option<String> {
+    stack::stack_name(exp)
 }
 
 /// Collects diagnostics with positions.

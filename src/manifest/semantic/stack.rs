@@ -1,21 +1,26 @@
-//! Checks of `stack:`: files, service names, readiness checks.
+//! Checks of `stack:`: files, service names, readiness checks. A swarm stack's services are
+//! in its Compose file, which the plan reads: the checks that need them run then, through
+//! `check_services`, with the same positioned diagnostics.
 
-use super::{Checker, first_duplicate};
+use super::{Checker, StackFacts, first_duplicate};
 use crate::manifest::diagnostic::did_you_mean;
 use crate::manifest::model::{Experiment, Ready, Stack};
 use crate::manifest::pointer::Pointer;
-use crate::stack::{StackInfo, describe};
+use crate::manifest::template;
 
-/// Checks the stack and returns what the plan and other checks need to know of it.
-pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment) -> Option<StackInfo> {
+/// Checks the stack; returns its name and services when the manifest alone knows them
+/// (`None` for a swarm stack, or when the name does not render).
+pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment) -> Option<StackFacts> {
     let base = Pointer::root().key("stack");
-    let before = c.out.len();
     let vars = Checker::var_names(exp);
-    let mut services: Vec<String> = Vec::new();
+    let mut services: Option<Vec<String>> = None;
     match &exp.stack {
         Stack::Swarm(s) => {
             c.template(&base.key("name"), &s.name, &vars);
             c.file(&base.key("file"), &s.file, "stack file");
+            for (k, v) in &s.variables {
+                c.template(&base.key("variables").key(k), v, &vars);
+            }
         }
         Stack::Local(s) => {
             if let Some(n) = &s.name {
@@ -41,58 +46,94 @@ pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment) -> Option<StackInfo> 
                 if svc.command.contains('/') && svc.command != "soy" {
                     c.file(&p.key("command"), &svc.command, "program");
                 }
-                ready(c, &p.key("ready"), &svc.ready, &vars, &names(s));
+                ready(c, &p.key("ready"), &svc.ready, &vars, Some(&names(s)));
             }
-            services = names(s);
+            services = Some(names(s));
         }
         Stack::External(s) => {
             if let Some(n) = &s.name {
                 c.template(&base.key("name"), n, &vars);
             }
+            services = Some(Vec::new());
         }
     }
-    let info = describe(exp, c.dir);
-    let info = match info {
-        Ok(info) => info,
-        Err(e) => {
-            // Missing files and bad templates are reported above; say only what is new.
-            if c.out.len() == before && !e.contains("cannot read") {
-                c.value(&base.key("file"), e);
-            }
-            return None;
-        }
+    ready(
+        c,
+        &base.key("ready"),
+        exp.stack.ready(),
+        &vars,
+        services.as_deref(),
+    );
+    let services = services?;
+    let facts = StackFacts {
+        name: stack_name(exp)?,
+        services,
     };
-    if let Stack::Swarm(s) = &exp.stack {
-        services = info.service_names();
-        let known: Vec<&str> = services.iter().map(String::as_str).collect();
-        for (field, keys) in [
-            ("replicas", s.replicas.keys().collect::<Vec<_>>()),
-            ("env", s.env.keys().collect()),
-        ] {
-            for k in keys {
-                if !known.contains(&k.as_str()) {
-                    let d = c.key(
-                        &base.key(field).key(k),
-                        format!("the stack file has no service `{k}`"),
-                    );
-                    d.help = Some(match did_you_mean(k, known.iter().copied()) {
-                        Some(n) => format!("did you mean `{n}`?"),
-                        None => format!("services in {}: {}", s.file, known.join(", ")),
-                    });
-                }
+    actions(c, exp, &facts.services);
+    Some(facts)
+}
+
+/// The stack's name with templates rendered (the experiment's name when not given).
+pub(crate) fn stack_name(exp: &Experiment) -> Option<String> {
+    let vars = template::vars_context(&exp.vars);
+    let name = match &exp.stack {
+        Stack::Swarm(s) => Some(&s.name),
+        Stack::Local(s) => s.name.as_ref(),
+        Stack::External(s) => s.name.as_ref(),
+    };
+    match name {
+        Some(n) => template::render(n, &vars).ok(),
+        None => Some(exp.metadata.name.clone()),
+    }
+}
+
+/// The checks that need the swarm stack's services (read from its Compose file).
+pub(super) fn check_services(c: &mut Checker<'_>, exp: &Experiment, facts: &StackFacts) {
+    let base = Pointer::root().key("stack");
+    let vars = Checker::var_names(exp);
+    let Stack::Swarm(s) = &exp.stack else {
+        return;
+    };
+    let known: Vec<&str> = facts.services.iter().map(String::as_str).collect();
+    for (field, keys) in [
+        ("replicas", s.replicas.keys().collect::<Vec<_>>()),
+        ("env", s.env.keys().collect()),
+    ] {
+        for k in keys {
+            if !known.contains(&k.as_str()) {
+                let d = c.key(
+                    &base.key(field).key(k),
+                    format!("the stack file has no service `{k}`"),
+                );
+                d.help = Some(match did_you_mean(k, known.iter().copied()) {
+                    Some(n) => format!("did you mean `{n}`?"),
+                    None => format!("services in {}: {}", s.file, known.join(", ")),
+                });
             }
         }
     }
-    ready(c, &base.key("ready"), exp.stack.ready(), &vars, &services);
-    actions(c, exp, &services);
-    Some(info)
+    ready(
+        c,
+        &base.key("ready"),
+        exp.stack.ready(),
+        &vars,
+        Some(&facts.services),
+    );
+    actions(c, exp, &facts.services);
 }
 
 fn names(s: &crate::manifest::model::LocalStack) -> Vec<String> {
     s.services.iter().map(|s| s.name.clone()).collect()
 }
 
-fn ready(c: &mut Checker<'_>, base: &Pointer, r: &Ready, vars: &[&str], services: &[String]) {
+/// Readiness checks; log checks' services are checked when `services` is known.
+fn ready(
+    c: &mut Checker<'_>,
+    base: &Pointer,
+    r: &Ready,
+    vars: &[&str],
+    services: Option<&[String]>,
+) {
     if r.timeout.is_zero() {
         c.value(
             &base.key("timeout"),
@@ -119,6 +160,7 @@ fn ready(c: &mut Checker<'_>, base: &Pointer, r: &Ready, vars: &[&str], services
     for (i, l) in r.log.iter().enumerate() {
         let p = base.key("log").index(i);
         c.regex(&p.key("pattern"), &l.pattern);
+        let Some(services) = services else { continue };
         if !services.iter().any(|s| s == &l.service) {
             let d = c.value(
                 &p.key("service"),
