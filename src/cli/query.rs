@@ -98,7 +98,7 @@ fn window(dir: &Path) -> (f64, f64) {
         (Some(l), Some(c)) => (l.started_at, c.started_at),
         (Some(l), None) => (l.started_at, l.ended_at),
         _ => {
-            let now = crate::run::record::now();
+            let now = crate::clock::now();
             (now - 3600.0, now)
         }
     }

@@ -51,7 +51,7 @@ struct Phases(Vec<PhaseRecord>);
 
 impl Phases {
     fn begin(&mut self, name: &str) -> usize {
-        let t = record::now();
+        let t = crate::clock::now();
         self.0.push(PhaseRecord {
             name: name.into(),
             started_at: t,
@@ -64,7 +64,7 @@ impl Phases {
 
     fn end(&mut self, i: usize, status: PhaseStatus, error: Option<String>) {
         if let Some(p) = self.0.get_mut(i) {
-            p.ended_at = record::now();
+            p.ended_at = crate::clock::now();
             p.status = status;
             p.error = error;
         }
@@ -262,7 +262,7 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
                         groups[i].0
                     )));
                 }
-                let now = process_samples(&groups, record::now(), &usage, &stack);
+                let now = process_samples(&groups, crate::clock::now(), &usage, &stack);
                 if !groups.is_empty() {
                     if let Ok(mut t) = text.lock() {
                         *t = crate::metrics::cadvisor::exposition(&now);
@@ -314,7 +314,7 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
     let mut load_start: Option<f64> = None;
     if reason.is_none() {
         let p = phases.begin("load");
-        load_start = Some(record::now());
+        load_start = Some(crate::clock::now());
         if let Some(sw) = swarm.clone() {
             watcher = Some(watch.spawn(
                 sw,
@@ -429,7 +429,10 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
     if matches!(exp.stack, Stack::Swarm(_)) {
         metrics.extend(watch.results());
     }
-    let window = (load_start.unwrap_or_else(record::now), record::now());
+    let window = (
+        load_start.unwrap_or_else(crate::clock::now),
+        crate::clock::now(),
+    );
     let collected = match scraper.take() {
         Some(task) => {
             let _ = scrape_done.send(true);
