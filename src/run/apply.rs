@@ -291,7 +291,7 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
         }
         match embedded_sources(src, &vars, in_process) {
             Ok(sources) => {
-                let tls = crate::load::tls::client_config(false, None);
+                let tls = crate::http::tls::client_config(false, None);
                 match tls {
                     Ok(tls) => {
                         scraper = Some(tokio::spawn(crate::scrape::scraper::run(
@@ -768,7 +768,7 @@ fn embedded_sources(
     for (i, url) in src.targets.iter().enumerate() {
         let url =
             template::render(url, vars).map_err(|e| format!("metrics.source.targets[{i}]: {e}"))?;
-        let target = crate::load::target::Target::parse(&url)
+        let target = crate::http::target::Target::parse(&url)
             .map_err(|e| format!("metrics.source.targets[{i}]: {e}"))?;
         // Prometheus' `host:port`, with the path when it is not `/metrics`, so two targets
         // on one port stay apart.
