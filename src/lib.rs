@@ -9,6 +9,7 @@ pub mod clock;
 pub mod demo;
 pub mod error;
 pub mod exit;
+pub mod exposition;
 pub mod http;
 pub mod load;
 pub mod manifest;
