@@ -88,3 +88,77 @@ pub async fn get(
         body: resp.body,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Serves `answer` to every connection after reading the request, which it sends back.
+    async fn server(answer: &'static [u8]) -> (Target, tokio::sync::mpsc::Receiver<String>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                let mut buf = vec![0; 4096];
+                let n = s.read(&mut buf).await.unwrap_or(0);
+                let _ = tx
+                    .send(String::from_utf8_lossy(&buf[..n]).into_owned())
+                    .await;
+                let _ = s.write_all(answer).await;
+            }
+        });
+        let target = Target::parse(&format!("http://127.0.0.1:{port}/m?x=1")).unwrap();
+        (target, rx)
+    }
+
+    fn req(max_body: usize) -> Request<'static> {
+        Request {
+            headers: &[("Accept", "text/plain")],
+            timeout: Duration::from_secs(5),
+            max_body,
+            want_headers: true,
+        }
+    }
+
+    #[tokio::test]
+    async fn status_headers_body_and_limits() {
+        let tls = crate::http::tls::client_config(false, None).unwrap();
+        let (target, mut sent) =
+            server(b"HTTP/1.1 404 Not Found\r\nX-A: b\r\nContent-Length: 5\r\n\r\nhello").await;
+        let resp = get(&target, &tls, &req(100)).await.unwrap();
+        assert_eq!(resp.status, 404);
+        assert_eq!(resp.body, b"hello");
+        assert!(resp.headers.contains(&("x-a".into(), "b".into())));
+        let request = sent.recv().await.unwrap();
+        assert!(request.starts_with("GET /m?x=1 HTTP/1.1\r\nHost: 127.0.0.1:"));
+        assert!(request.contains("\r\nAccept: text/plain\r\n"));
+        assert!(request.ends_with("Connection: close\r\n\r\n"));
+
+        let e = get(&target, &tls, &req(4)).await.unwrap_err();
+        assert!(matches!(e, GetError::TooLarge { limit: 4, len: 5 }), "{e}");
+
+        let (silent, _sent) = server(b"").await;
+        let mut r = req(100);
+        r.timeout = Duration::from_millis(1);
+        // The server answers nothing and closes, or the time limit passes first.
+        let e = get(&silent, &tls, &r).await.unwrap_err();
+        assert!(
+            matches!(e, GetError::Timeout(_) | GetError::Transport(Error::Closed)),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn refused_connections_are_transport_errors() {
+        let tls = crate::http::tls::client_config(false, None).unwrap();
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let target = Target::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
+        let e = get(&target, &tls, &req(10)).await.unwrap_err();
+        assert!(e.to_string().starts_with("connect: "), "{e}");
+    }
+}
