@@ -5,10 +5,13 @@
 
 pub mod analysis;
 pub mod cli;
+pub mod clock;
 pub mod compose;
 pub mod demo;
 pub mod error;
 pub mod exit;
+pub mod exposition;
+pub mod http;
 pub mod load;
 pub mod manifest;
 pub mod metrics;

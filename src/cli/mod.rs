@@ -220,7 +220,7 @@ fn check_with_server(m: &manifest::Manifest, p: &plan::Plan) -> Result<String, V
         let client = crate::metrics::prometheus::Client::new(src, &vars).map_err(|e| vec![e])?;
         client.ping().await.map_err(|e| vec![e])?;
         let mut problems = Vec::new();
-        let now = crate::run::record::now();
+        let now = crate::clock::now();
         for q in &p.metrics.queries {
             if let Err(e) = client.query(&q.promql, now).await {
                 problems.push(format!("metrics query `{}`: {e}", q.name));

@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::error::Error;
+use crate::exposition::format_float as value_text;
 use crate::promql::{self, Annotation, Labels, Value};
 use crate::run::record::PhaseRecord;
 
@@ -98,7 +99,7 @@ fn window(dir: &Path) -> (f64, f64) {
         (Some(l), Some(c)) => (l.started_at, c.started_at),
         (Some(l), None) => (l.started_at, l.ended_at),
         _ => {
-            let now = crate::run::record::now();
+            let now = crate::clock::now();
             (now - 3600.0, now)
         }
     }
@@ -119,20 +120,6 @@ fn parse_time(s: &str, origin: f64) -> Result<f64, String> {
 
 fn labels_text(l: &Labels) -> String {
     promql::format_labels(l)
-}
-
-fn value_text(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        }
-    } else {
-        format!("{v}")
-    }
 }
 
 fn render_instant(v: &Value, t: f64, output: QueryOutput) -> String {

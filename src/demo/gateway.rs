@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use super::metrics::EnvoyMetrics;
 use super::server::{BoxFuture, Handler, Req, Resp};
-use crate::load::http1::{self, Conn, Want};
-use crate::load::target::Target;
+use crate::http::http1::{self, Conn, Want};
+use crate::http::target::Target;
 
 struct Cluster {
     name: String,
@@ -48,7 +48,7 @@ impl Gateway {
             clusters,
             metrics: EnvoyMetrics::new(&names),
             conn_manager,
-            tls: crate::load::tls::client_config(false, None)?,
+            tls: crate::http::tls::client_config(false, None).map_err(|e| e.to_string())?,
             logins: Default::default(),
         })
     }

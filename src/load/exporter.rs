@@ -2,13 +2,13 @@
 //! so a Prometheus in the stack (or soy's embedded scraper) can read them. The text is rebuilt
 //! once a second by the collector; serving it never touches the workers.
 
-use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use super::stats::{Block, SecondRow};
+use super::stats::{Block, Entry, SecondRow};
+use crate::exposition::Writer;
 
 /// The current exposition text.
 pub type Exposition = Arc<Mutex<String>>;
@@ -44,77 +44,99 @@ pub async fn serve(listener: TcpListener, text: Vec<Exposition>) {
     }
 }
 
+/// A counter family: name, help and the field it counts.
+type Counter = (&'static str, &'static str, fn(&Entry) -> u64);
+
+/// The labels of a request name's series.
+fn label((m, n): &(String, String)) -> [(&'static str, &str); 2] {
+    [("method", m.as_str()), ("name", n.as_str())]
+}
+
 /// Renders cumulative counters from `all` and gauges from the latest second.
 pub fn render(names: &[(String, String)], all: &Block, last: &SecondRow) -> String {
-    let mut o = String::new();
-    let label = |m: &str, n: &str| format!("method=\"{}\",name=\"{}\"", escape(m), escape(n));
-    let _ = writeln!(
-        o,
-        "# HELP soy_requests_total Requests completed by soy's load generator."
-    );
-    let _ = writeln!(o, "# TYPE soy_requests_total counter");
-    for ((m, n), e) in names.iter().zip(&all.entries) {
-        let _ = writeln!(o, "soy_requests_total{{{}}} {}", label(m, n), e.count);
-    }
-    let _ = writeln!(o, "# HELP soy_request_failures_total Failed requests.");
-    let _ = writeln!(o, "# TYPE soy_request_failures_total counter");
-    for ((m, n), e) in names.iter().zip(&all.entries) {
-        let _ = writeln!(
-            o,
-            "soy_request_failures_total{{{}}} {}",
-            label(m, n),
+    let mut w = Writer::new();
+    let counters: [Counter; 3] = [
+        (
+            "soy_requests_total",
+            "Requests completed by soy's load generator.",
+            |e| e.count,
+        ),
+        ("soy_request_failures_total", "Failed requests.", |e| {
             e.failures
-        );
+        }),
+        (
+            "soy_response_bytes_total",
+            "Response body bytes received.",
+            |e| e.bytes,
+        ),
+    ];
+    for (name, help, value) in counters {
+        w.help(name, help);
+        w.kind(name, "counter");
+        for (mn, e) in names.iter().zip(&all.entries) {
+            w.sample(name, label(mn), value(e) as f64);
+        }
     }
-    let _ = writeln!(
-        o,
-        "# HELP soy_response_bytes_total Response body bytes received."
-    );
-    let _ = writeln!(o, "# TYPE soy_response_bytes_total counter");
-    for ((m, n), e) in names.iter().zip(&all.entries) {
-        let _ = writeln!(o, "soy_response_bytes_total{{{}}} {}", label(m, n), e.bytes);
-    }
-    let _ = writeln!(
-        o,
-        "# HELP soy_request_duration_seconds Latency over the last second."
-    );
-    let _ = writeln!(o, "# TYPE soy_request_duration_seconds summary");
+    let latency = "soy_request_duration_seconds";
+    w.help(latency, "Latency over the last second.");
+    w.kind(latency, "summary");
     for (q, v) in [
         ("0.5", last.p50_ms),
         ("0.9", last.p90_ms),
         ("0.95", last.p95_ms),
         ("0.99", last.p99_ms),
     ] {
-        let _ = writeln!(
-            o,
-            "soy_request_duration_seconds{{quantile=\"{q}\"}} {}",
-            v / 1000.0
-        );
+        w.sample(latency, [("quantile", q)], v / 1000.0);
     }
     let total = all.total();
-    let _ = writeln!(
-        o,
-        "soy_request_duration_seconds_sum {}",
-        total.sum_us as f64 / 1e6
+    w.sample(
+        "soy_request_duration_seconds_sum",
+        [],
+        total.sum_us as f64 / 1e6,
     );
-    let _ = writeln!(o, "soy_request_duration_seconds_count {}", total.count);
-    let _ = writeln!(
-        o,
-        "# HELP soy_active Virtual users alive (closed model) or iterations in flight (open)."
+    w.sample("soy_request_duration_seconds_count", [], total.count as f64);
+    w.help(
+        "soy_active",
+        "Virtual users alive (closed model) or iterations in flight (open).",
     );
-    let _ = writeln!(o, "# TYPE soy_active gauge");
-    let _ = writeln!(o, "soy_active {}", last.active);
-    let _ = writeln!(
-        o,
-        "# HELP soy_target Target users or arrival rate of the load shape."
+    w.kind("soy_active", "gauge");
+    w.sample("soy_active", [], last.active as f64);
+    w.help(
+        "soy_target",
+        "Target users or arrival rate of the load shape.",
     );
-    let _ = writeln!(o, "# TYPE soy_target gauge");
-    let _ = writeln!(o, "soy_target {}", last.target);
-    o
+    w.kind("soy_target", "gauge");
+    w.sample("soy_target", [], last.target);
+    w.finish()
 }
 
-fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_format() {
+        let mut b = Block::new(0, 2);
+        b.entries[0].record(250_000, 10, false);
+        b.entries[0].record(1_500, 3, true);
+        b.entries[1].record(5_000, 7, false);
+        let row = SecondRow::from_block(&b, 2.5, false);
+        let names = vec![
+            ("GET".to_string(), "/a".to_string()),
+            ("POST".to_string(), "we\"ird\\".to_string()),
+        ];
+        let text = render(&names, &b, &row);
+        for line in [
+            "# HELP soy_requests_total Requests completed by soy's load generator.\n# TYPE soy_requests_total counter\n",
+            "soy_requests_total{method=\"GET\",name=\"/a\"} 2\n",
+            "soy_request_failures_total{method=\"POST\",name=\"we\\\"ird\\\\\"} 0\n",
+            "soy_response_bytes_total{method=\"GET\",name=\"/a\"} 13\n",
+            "# TYPE soy_request_duration_seconds summary\n",
+            "soy_request_duration_seconds_sum 0.2565\nsoy_request_duration_seconds_count 3\n",
+            "soy_active 0\n",
+            "soy_target 2.5\n",
+        ] {
+            assert!(text.contains(line), "{line} in\n{text}");
+        }
+    }
 }

@@ -50,16 +50,31 @@ impl Failure {
     }
 }
 
+/// A transport failure keeps its kind and text: `http::Error` and `Failure` print alike.
+impl From<crate::http::Error> for Failure {
+    fn from(e: crate::http::Error) -> Failure {
+        use crate::http::Error as E;
+        match e {
+            E::Dns(d) => Failure::Dns(d),
+            E::Connect(d) => Failure::Connect(d),
+            E::Tls(d) => Failure::Tls(d),
+            E::Reset => Failure::Reset,
+            E::Closed => Failure::Closed,
+            E::Io(d) => Failure::Io(d),
+            E::BadResponse(d) => Failure::BadResponse(d),
+            E::InvalidRequest(d) => Failure::Template(d),
+        }
+    }
+}
+
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::Dns(d) => write!(f, "dns: cannot resolve {d}"),
             Failure::Connect(d) => write!(f, "connect: {d}"),
-            Failure::Timeout(t) => write!(
-                f,
-                "timeout: no response within {}",
-                crate::manifest::duration::Duration(*t)
-            ),
+            Failure::Timeout(t) => {
+                write!(f, "timeout: no response within {}", crate::clock::Human(*t))
+            }
             Failure::Tls(d) => write!(f, "tls: {d}"),
             Failure::Reset => f.write_str("reset: connection reset by peer"),
             Failure::Closed => f.write_str("closed: server closed the connection"),
@@ -69,5 +84,28 @@ impl fmt::Display for Failure {
             Failure::Check(d) => write!(f, "check: {d}"),
             Failure::Template(d) => write!(f, "template: {d}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transport_errors_keep_their_text() {
+        use crate::http::Error as E;
+        for e in [
+            E::Dns("h: x".into()),
+            E::Connect("a".into()),
+            E::Tls("b".into()),
+            E::Reset,
+            E::Closed,
+            E::Io("c".into()),
+            E::BadResponse("d".into()),
+        ] {
+            assert_eq!(Failure::from(e.clone()).to_string(), e.to_string());
+        }
+        let t = Failure::from(E::InvalidRequest("not HTTP".into()));
+        assert_eq!(t.to_string(), "template: not HTTP");
     }
 }

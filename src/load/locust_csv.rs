@@ -98,8 +98,8 @@ fn failures(r: &Results) -> String {
             field(&f.name),
             field(&f.error),
             f.occurrences,
-            iso(f.first_seen),
-            iso(f.last_seen)
+            crate::clock::iso(f.first_seen),
+            crate::clock::iso(f.last_seen)
         ));
     }
     s
@@ -131,41 +131,12 @@ fn field(s: &str) -> String {
     }
 }
 
-/// `2026-11-27T17:28:40Z` from Unix seconds.
-pub fn iso(secs: u64) -> String {
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days as i64);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 to a calendar date (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn dates_and_fields() {
-        assert_eq!(iso(1_795_800_520), "2026-11-27T17:28:40Z");
-        assert_eq!(iso(0), "1970-01-01T00:00:00Z");
         assert_eq!(field("a,b"), "\"a,b\"");
         assert_eq!(float(458.0), "458.0");
     }

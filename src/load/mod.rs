@@ -1,7 +1,7 @@
-//! The load generator: shapes, scenarios, a lean HTTP/1.1 client, the engine and its results.
+//! The load generator: shapes, scenarios, the engine and its results, over [`crate::http`].
 //!
 //! Flow: `scenario` compiles the manifest's requests; `engine` runs workers whose `user`s
-//! send them through `http1`, recording into `stats`; `results` gathers the outcome, which
+//! send them through `crate::http`, recording into `stats`; `results` gathers the outcome, which
 //! `locust_csv` and `live` present.
 
 pub mod engine;
@@ -9,8 +9,6 @@ mod exporter;
 pub use exporter::{Exposition, serve as serve_exposition};
 pub mod failure;
 mod functions;
-pub mod http1;
-mod http2;
 pub mod live;
 pub mod locust_csv;
 pub mod open;
@@ -21,6 +19,4 @@ pub mod scenario;
 pub mod setup;
 pub mod shape;
 pub mod stats;
-pub mod target;
-pub mod tls;
 mod user;

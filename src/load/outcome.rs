@@ -4,8 +4,8 @@
 use minijinja::Value as JValue;
 
 use super::failure::Failure;
-use super::http1::Response;
 use super::scenario::{CompiledRequest, Extract};
+use crate::http::http1::Response;
 
 /// Checks `resp` against the request's checks; on success returns the extracted values.
 pub fn evaluate(req: &CompiledRequest, resp: &Response) -> Result<Vec<(String, JValue)>, Failure> {

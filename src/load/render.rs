@@ -4,7 +4,7 @@ use minijinja::Value as JValue;
 
 use super::failure::Failure;
 use super::scenario::{Body, CompiledRequest, Part, Scenario, method_name};
-use super::target::{Target, encode_into};
+use crate::http::target::{Target, encode_into};
 
 const USER_AGENT: &str = concat!("soy/", env!("CARGO_PKG_VERSION"));
 

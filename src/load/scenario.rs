@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use minijinja::{Environment, UndefinedBehavior, Value as JValue};
 
-use super::http1::Want;
-use super::target::{Target, join_path};
+use crate::http::http1::Want;
+use crate::http::target::{Target, join_path};
 use crate::manifest::model::{Check, Extractor, Load, Method, Request, Step, ThinkTime};
 
 /// A string field: plain, or a template to render per request.

@@ -94,7 +94,8 @@ pub fn configure(
         }
         None => None,
     };
-    let tls = super::tls::client_config(load.tls.insecure || o.insecure, ca.as_deref())?;
+    let tls = crate::http::tls::client_config(load.tls.insecure || o.insecure, ca.as_deref())
+        .map_err(|e| e.to_string())?;
     let scenario = Scenario::compile(&load, vars, o.host.as_deref(), tls)?;
     let workers = o
         .workers

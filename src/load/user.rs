@@ -10,13 +10,13 @@ use minijinja::Value as JValue;
 
 use super::failure::Failure;
 use super::functions;
-use super::http1::{self, Conn, Response, Want};
-use super::http2::{self, H2Conn};
 use super::outcome;
 use super::render;
 use super::scenario::Scenario;
 use super::stats::Block;
-use super::target::Target;
+use crate::http::http1::{self, Conn, Response, Want};
+use crate::http::http2::{self, H2Conn};
+use crate::http::target::Target;
 
 /// What the users of one worker thread share. Single-threaded: `Rc`, `RefCell`, no locks.
 pub struct Worker {
@@ -74,8 +74,8 @@ impl Link {
         want: Want,
     ) -> Result<Response, Failure> {
         match self {
-            Link::H1(c) => c.exchange(bytes, head, want).await,
-            Link::H2(c) => Box::pin(c.exchange(bytes, target.tls, want)).await,
+            Link::H1(c) => Ok(c.exchange(bytes, head, want).await?),
+            Link::H2(c) => Ok(Box::pin(c.exchange(bytes, target.tls, want)).await?),
         }
     }
 }
@@ -281,7 +281,7 @@ mod tests {
             &load,
             BTreeMap::new(),
             None,
-            crate::load::tls::client_config(false, None).unwrap(),
+            crate::http::tls::client_config(false, None).unwrap(),
         )
         .unwrap();
         functions::seed_thread(42);

@@ -79,30 +79,7 @@ pub fn parse(text: &str) -> Result<Duration, String> {
 impl fmt::Display for Duration {
     /// Formats compactly, the way a user writes it: `1h30m`, `90ms`, `2.5s`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ms = self.0.as_millis();
-        if ms == 0 {
-            return f.write_str("0s");
-        }
-        if ms % 1000 != 0 {
-            return if ms < 1000 {
-                write!(f, "{ms}ms")
-            } else {
-                write!(f, "{}s", self.0.as_secs_f64())
-            };
-        }
-        let mut secs = ms / 1000;
-        let (h, m) = (secs / 3600, (secs % 3600) / 60);
-        secs %= 60;
-        if h > 0 {
-            write!(f, "{h}h")?;
-        }
-        if m > 0 {
-            write!(f, "{m}m")?;
-        }
-        if secs > 0 {
-            write!(f, "{secs}s")?;
-        }
-        Ok(())
+        crate::clock::Human(self.0).fmt(f)
     }
 }
 

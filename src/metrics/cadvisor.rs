@@ -3,11 +3,11 @@
 //! in; Prometheus text and stored series out.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use serde_json::Value;
 
 use crate::analysis::series::{QueryResult, Series};
+use crate::exposition::Writer;
 
 /// One container's cumulative usage at one instant.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -165,39 +165,24 @@ pub fn process_labels(stack: &str, service: &str) -> BTreeMap<String, String> {
 /// Prometheus text for the latest sample of each container (a container missing from the
 /// latest round is left out, so Prometheus marks its series stale as cAdvisor's would be).
 pub fn exposition(latest: &[Sample]) -> String {
-    let mut o = String::new();
-    let labels_text = |l: &BTreeMap<String, String>| {
-        l.iter()
-            .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
-            .collect::<Vec<_>>()
-            .join(",")
-    };
+    let mut w = Writer::new();
+    fn labels(s: &Sample) -> impl Iterator<Item = (&str, &str)> {
+        s.labels.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
     for (name, help, kind, _, value) in METRICS {
-        let _ = writeln!(o, "# HELP {name} {help}");
-        let _ = writeln!(o, "# TYPE {name} {kind}");
+        w.help(name, help);
+        w.kind(name, kind);
         for s in latest {
-            let _ = writeln!(
-                o,
-                "{name}{{{}}} {}",
-                labels_text(&s.labels),
-                value(&s.usage)
-            );
+            w.sample(name, labels(s), value(&s.usage));
         }
     }
-    let _ = writeln!(
-        o,
-        "# HELP container_last_seen Last time a container was seen by the exporter"
-    );
-    let _ = writeln!(o, "# TYPE container_last_seen gauge");
+    let last_seen = "container_last_seen";
+    w.help(last_seen, "Last time a container was seen by the exporter");
+    w.kind(last_seen, "gauge");
     for s in latest {
-        let _ = writeln!(
-            o,
-            "container_last_seen{{{}}} {}",
-            labels_text(&s.labels),
-            s.at.floor()
-        );
+        w.sample(last_seen, labels(s), s.at.floor());
     }
-    o
+    w.finish()
 }
 
 /// The stored series: one result per metric, one series per container, plus
@@ -257,12 +242,6 @@ pub fn results(samples: &[Sample]) -> Vec<QueryResult> {
             .collect(),
     ));
     out
-}
-
-fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 //! load a run into a Prometheus. Staleness markers are left out (the format has none).
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
+use crate::exposition::{self, Writer};
 use crate::tsdb::{Labels, Store, is_stale};
 
 /// A series with its samples.
@@ -24,54 +24,26 @@ pub fn write(store: &Store) -> String {
         }
         by_family.entry(name).or_default().push((labels, points));
     }
-    let mut o = String::new();
+    let mut w = Writer::new();
     for (name, series) in by_family {
-        let _ = writeln!(o, "# TYPE {name} unknown");
+        w.kind(&name, "unknown");
         for (labels, points) in series {
-            let inner: Vec<String> = labels
-                .iter()
-                .filter(|(k, _)| k != "__name__")
-                .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
-                .collect();
-            let head = if inner.is_empty() {
-                name.clone()
-            } else {
-                format!("{name}{{{}}}", inner.join(","))
-            };
+            let head = exposition::series(
+                &name,
+                labels
+                    .iter()
+                    .filter(|(k, _)| k != "__name__")
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            );
             for (t, v) in points {
-                if is_stale(v) {
-                    continue;
+                if !is_stale(v) {
+                    w.series_sample(&head, v, Some(t));
                 }
-                let _ = writeln!(
-                    o,
-                    "{head} {} {}.{:03}",
-                    value(v),
-                    t.div_euclid(1000),
-                    t.rem_euclid(1000)
-                );
             }
         }
     }
-    o.push_str("# EOF\n");
-    o
-}
-
-fn value(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v == f64::INFINITY {
-        "+Inf".into()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".into()
-    } else {
-        format!("{v}")
-    }
-}
-
-fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+    w.eof();
+    w.finish()
 }
 
 #[cfg(test)]
@@ -97,7 +69,7 @@ mod tests {
             text,
             "# TYPE x unknown\nx{a=\"1\"} 2 1.500\n# TYPE y unknown\ny{a=\"q\\\"\"} 1 1.000\n# EOF\n"
         );
-        let parsed = crate::scrape::parse(&text);
+        let parsed = crate::exposition::parse(&text);
         assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
         assert_eq!(parsed.samples[0].timestamp_ms, Some(1500));
     }

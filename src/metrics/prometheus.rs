@@ -10,13 +10,14 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::analysis::series::Series;
-use crate::load::http1::{self, Want};
-use crate::load::target::Target;
+use crate::http::{self, GetError, Target, target};
 use crate::manifest::env;
 use crate::manifest::model::PrometheusSource;
 
 /// Attempts per query (the first plus retries).
 const ATTEMPTS: u32 = 3;
+/// The largest API answer read (the body limit soy's client has always kept).
+const MAX_ANSWER_BYTES: usize = http::http1::MAX_KEPT_BODY;
 
 /// A configured client.
 pub struct Client {
@@ -67,7 +68,7 @@ impl Client {
             base,
             headers,
             timeout: src.timeout.0,
-            tls: crate::load::tls::client_config(false, None)?,
+            tls: http::tls::client_config(false, None).map_err(|e| e.to_string())?,
             backoff: Duration::from_millis(500),
         })
     }
@@ -124,55 +125,35 @@ impl Client {
 
     async fn get(&self, path: &str, params: &[(&str, &str)]) -> Result<Value, String> {
         let mut target = self.base.clone();
-        target.path = crate::load::target::join_path(&self.base.path, path);
+        target.path = target::join_path(&self.base.path, path);
         if !params.is_empty() {
             let q: Vec<String> = params
                 .iter()
-                .map(|(k, v)| format!("{k}={}", crate::load::target::encode(v)))
+                .map(|(k, v)| format!("{k}={}", target::encode(v)))
                 .collect();
             target.path = format!("{}?{}", target.path, q.join("&"));
         }
-        let mut req = format!(
-            "GET {} HTTP/1.1\r\nHost: {}\r\nAccept: application/json\r\nUser-Agent: soy/{}\r\nConnection: close\r\n",
-            target.path,
-            target.authority,
-            env!("CARGO_PKG_VERSION")
-        );
-        for (k, v) in &self.headers {
-            req.push_str(&format!("{k}: {v}\r\n"));
-        }
-        req.push_str("\r\n");
+        let mut headers = vec![("Accept", "application/json")];
+        headers.extend(self.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let req = http::Request {
+            headers: &headers,
+            timeout: self.timeout,
+            max_body: MAX_ANSWER_BYTES,
+            want_headers: false,
+        };
         let mut pause = self.backoff;
         let mut last = String::new();
         for attempt in 1..=ATTEMPTS {
-            let once = async {
-                let mut conn = http1::connect(&target, &self.tls)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                conn.exchange(
-                    req.as_bytes(),
-                    false,
-                    Want {
-                        body: true,
-                        headers: false,
-                    },
-                )
-                .await
-                .map_err(|e| e.to_string())
-            };
-            let outcome = match tokio::time::timeout(self.timeout, once).await {
-                Err(_) => Err((
-                    true,
-                    format!(
-                        "no answer within {}",
-                        crate::manifest::duration::Duration(self.timeout)
-                    ),
-                )),
-                Ok(Err(e)) => Err((
+            let outcome = match http::get(&target, &self.tls, &req).await {
+                Err(GetError::Timeout(t)) => {
+                    Err((true, format!("no answer within {}", crate::clock::Human(t))))
+                }
+                Err(e @ GetError::TooLarge { .. }) => Err((false, format!("Prometheus: {e}"))),
+                Err(e) => Err((
                     true,
                     format!("cannot reach Prometheus at {}: {e}", self.base),
                 )),
-                Ok(Ok(resp)) => {
+                Ok(resp) => {
                     let body: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
                     match resp.status {
                         200 => Ok(body),

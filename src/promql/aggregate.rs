@@ -46,7 +46,7 @@ pub(super) fn eval(ev: &Evaluator, a: &AggregateExpr, t: i64) -> Result<Value, E
         let g = {
             let cv = count_values_label
                 .as_ref()
-                .map(|l| (l.as_str(), format_value(s.value)));
+                .map(|l| (l.as_str(), crate::exposition::format_float(s.value)));
             let refs = key_refs(
                 &s.labels,
                 a.modifier.as_ref(),
@@ -205,20 +205,6 @@ fn valid_label_name(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-/// A float as Go's `strconv.FormatFloat(f, 'f', -1, 64)` writes it.
-pub(super) fn format_value(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v == f64::INFINITY {
-        "+Inf".into()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".into()
-    } else {
-        let s = format!("{v}");
-        if s == "-0" { "-0".into() } else { s }
-    }
 }
 
 /// FNV-1a: grouping keys are short label values, where SipHash's setup dominates.

@@ -266,7 +266,7 @@ pub fn build(i: Inputs<'_>) -> ReportData {
         manifest: i.manifest,
         command_line: i.command_line,
         host: i.host,
-        generated_at: crate::load::locust_csv::iso(crate::run::record::now() as u64),
+        generated_at: crate::clock::iso(crate::clock::now() as u64),
         summary: i.summary,
     }
 }

@@ -51,7 +51,7 @@ struct Phases(Vec<PhaseRecord>);
 
 impl Phases {
     fn begin(&mut self, name: &str) -> usize {
-        let t = record::now();
+        let t = crate::clock::now();
         self.0.push(PhaseRecord {
             name: name.into(),
             started_at: t,
@@ -64,7 +64,7 @@ impl Phases {
 
     fn end(&mut self, i: usize, status: PhaseStatus, error: Option<String>) {
         if let Some(p) = self.0.get_mut(i) {
-            p.ended_at = record::now();
+            p.ended_at = crate::clock::now();
             p.status = status;
             p.error = error;
         }
@@ -265,7 +265,7 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
                         groups[i].0
                     )));
                 }
-                let now = process_samples(&groups, record::now(), &usage, &stack);
+                let now = process_samples(&groups, crate::clock::now(), &usage, &stack);
                 if !groups.is_empty() {
                     if let Ok(mut t) = text.lock() {
                         *t = crate::metrics::cadvisor::exposition(&now);
@@ -294,7 +294,7 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
         }
         match embedded_sources(src, &vars, in_process) {
             Ok(sources) => {
-                let tls = crate::load::tls::client_config(false, None);
+                let tls = crate::http::tls::client_config(false, None);
                 match tls {
                     Ok(tls) => {
                         scraper = Some(tokio::spawn(crate::scrape::scraper::run(
@@ -317,7 +317,7 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
     let mut load_start: Option<f64> = None;
     if reason.is_none() {
         let p = phases.begin("load");
-        load_start = Some(record::now());
+        load_start = Some(crate::clock::now());
         if let Some(sw) = swarm.clone() {
             watcher = Some(watch.spawn(
                 sw,
@@ -432,7 +432,10 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
     if matches!(exp.stack, Stack::Swarm(_)) {
         metrics.extend(watch.results());
     }
-    let window = (load_start.unwrap_or_else(record::now), record::now());
+    let window = (
+        load_start.unwrap_or_else(crate::clock::now),
+        crate::clock::now(),
+    );
     let collected = match scraper.take() {
         Some(task) => {
             let _ = scrape_done.send(true);
@@ -771,7 +774,7 @@ fn embedded_sources(
     for (i, url) in src.targets.iter().enumerate() {
         let url =
             template::render(url, vars).map_err(|e| format!("metrics.source.targets[{i}]: {e}"))?;
-        let target = crate::load::target::Target::parse(&url)
+        let target = crate::http::target::Target::parse(&url)
             .map_err(|e| format!("metrics.source.targets[{i}]: {e}"))?;
         // Prometheus' `host:port`, with the path when it is not `/metrics`, so two targets
         // on one port stay apart.

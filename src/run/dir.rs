@@ -17,8 +17,7 @@ pub struct RunDir {
 impl RunDir {
     /// Creates `out/<experiment>/<timestamp>-<id>/`.
     pub fn create(out: &Path, experiment: &str) -> Result<RunDir, String> {
-        let stamp =
-            crate::load::locust_csv::iso(super::record::now() as u64).replace(['-', ':'], "");
+        let stamp = crate::clock::iso(crate::clock::now() as u64).replace(['-', ':'], "");
         let short: String = format!("{:06x}", rand::rng().random::<u32>() & 0xff_ffff);
         let id = format!("{stamp}-{short}");
         let path = out.join(experiment).join(&id);

@@ -52,13 +52,6 @@ pub struct RunRecord {
     pub exit_code: u8,
 }
 
-/// Unix seconds now.
-pub fn now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
-}
-
 /// The git commit and dirty flag of the repository holding `dir`, if it is one.
 pub fn git_state(dir: &std::path::Path) -> Option<GitState> {
     let run = |args: &[&str]| {

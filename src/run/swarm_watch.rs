@@ -6,12 +6,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::analysis::series::{QueryResult, Series};
+use crate::clock;
 use crate::load::Exposition;
 use crate::metrics::cadvisor;
 use crate::report::summary::Event;
 use crate::stack::swarm::{Replicas, Swarm};
-
-use super::record;
 
 /// Replica counts: when, and each service's.
 type ReplicaSamples = Vec<(f64, Vec<Replicas>)>;
@@ -44,7 +43,7 @@ impl Watch {
                 iv.tick().await;
                 if let Ok(r) = sw.replicas(&stack).await {
                     if let Ok(mut o) = me.replicas.lock() {
-                        o.push((record::now(), r));
+                        o.push((clock::now(), r));
                     }
                 }
                 if let Ok(samples) = sw.container_samples(Some(&stack)).await {

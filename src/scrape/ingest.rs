@@ -38,7 +38,7 @@ impl TargetState {
         let mut seen: HashSet<Labels> = HashSet::new();
         let up = match scraped {
             Ok(text) => {
-                let parsed = super::parse::parse(text);
+                let parsed = crate::exposition::parse(text);
                 if let Some(e) = parsed.errors.last() {
                     self.last_problem = Some(format!("line {}: {}", e.line, e.message));
                 }

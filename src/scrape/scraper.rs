@@ -5,8 +5,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::http::target::Target;
 use crate::load::Exposition;
-use crate::load::target::Target;
 use crate::tsdb::Store;
 
 use super::ingest::TargetState;

@@ -2,37 +2,37 @@
 //! `ready.interval` until it passes or `ready.timeout` runs out.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::load::http1::{self, Want};
-use crate::load::target::Target;
+use crate::clock::Human;
+use crate::http::{self, GetError, Target};
 use crate::manifest::model::Ready;
 use crate::manifest::template;
+
+/// The time an HTTP check may take to answer.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What a check still waits for, for the timeout message.
 async fn check_once(
     ready: &Ready,
     vars: &std::collections::BTreeMap<String, minijinja::Value>,
     logs: &[(String, PathBuf)],
+    tls: &Arc<rustls::ClientConfig>,
 ) -> Result<(), String> {
-    let tls = crate::load::tls::client_config(false, None)?;
     for h in &ready.http {
         let url = template::render(&h.url, vars)?;
-        let target = Target::parse(&url)?;
-        let mut conn = http1::connect(&target, &tls)
-            .await
-            .map_err(|e| format!("GET {url}: {e}"))?;
-        let req = format!(
-            "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-            target.path, target.authority
-        );
-        let resp = tokio::time::timeout(
-            Duration::from_secs(5),
-            conn.exchange(req.as_bytes(), false, Want::default()),
-        )
-        .await
-        .map_err(|_| format!("GET {url}: no answer within 5s"))?
-        .map_err(|e| format!("GET {url}: {e}"))?;
+        let target = Target::parse(&url).map_err(|e| e.to_string())?;
+        let req = http::Request {
+            headers: &[],
+            timeout: HTTP_TIMEOUT,
+            max_body: http::http1::MAX_KEPT_BODY,
+            want_headers: false,
+        };
+        let resp = http::get(&target, tls, &req).await.map_err(|e| match e {
+            GetError::Timeout(t) => format!("GET {url}: no answer within {}", Human(t)),
+            e => format!("GET {url}: {e}"),
+        })?;
         if resp.status != h.status {
             return Err(format!(
                 "GET {url}: status {}, waiting for {}",
@@ -72,9 +72,12 @@ pub async fn wait(
     mut alive: impl FnMut() -> Result<(), String>,
 ) -> Result<Duration, String> {
     let start = Instant::now();
+    // One TLS configuration for every attempt of this wait.
+    let tls = http::tls::client_config(false, None).map_err(|e| e.to_string())?;
     loop {
         alive()?;
-        let attempt = tokio::time::timeout(ready.timeout.0, check_once(ready, vars, logs)).await;
+        let attempt =
+            tokio::time::timeout(ready.timeout.0, check_once(ready, vars, logs, &tls)).await;
         match attempt {
             Ok(Ok(())) => return Ok(start.elapsed()),
             Ok(Err(e)) if start.elapsed() >= ready.timeout.0 => {

@@ -507,7 +507,7 @@ impl Swarm {
                 let Some(Ok(stats)) = stream.next().await else {
                     return None;
                 };
-                let at = crate::run::record::now();
+                let at = crate::clock::now();
                 let usage = cadvisor::usage(&serde_json::to_value(&stats).ok()?)?;
                 let container = cadvisor::Container {
                     id,

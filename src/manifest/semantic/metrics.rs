@@ -25,8 +25,8 @@ pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment, info: Option<&super::
             let at = list.index(i);
             c.template(&at, t, &Checker::var_names(exp));
             if !crate::manifest::template::is_template(t) {
-                if let Err(e) = crate::load::target::Target::parse(t) {
-                    c.value(&at, e);
+                if let Err(e) = crate::http::target::Target::parse(t) {
+                    c.value(&at, e.to_string());
                 }
             }
         }

@@ -8,12 +8,31 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
-/// Builds the client configuration once per run.
-pub fn client_config(insecure: bool, ca_pem: Option<&[u8]>) -> Result<Arc<ClientConfig>, String> {
+/// Why a TLS configuration or server name is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("TLS setup: {0}")]
+    Setup(#[source] rustls::Error),
+    #[error("CA file: {0}")]
+    CaPem(#[source] rustls::pki_types::pem::Error),
+    #[error("CA file: {0}")]
+    CaCert(#[source] rustls::Error),
+    #[error("CA file holds no PEM certificate")]
+    NoCaCert,
+    #[error("`{host}` is not a valid TLS server name: {source}")]
+    ServerName {
+        host: String,
+        #[source]
+        source: rustls::pki_types::InvalidDnsNameError,
+    },
+}
+
+/// Builds a client configuration; build it once and share it (an `Arc`), not per request.
+pub fn client_config(insecure: bool, ca_pem: Option<&[u8]>) -> Result<Arc<ClientConfig>, TlsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS setup: {e}"))?;
+        .map_err(TlsError::Setup)?;
     let mut config = if insecure {
         builder
             .dangerous()
@@ -25,12 +44,12 @@ pub fn client_config(insecure: bool, ca_pem: Option<&[u8]>) -> Result<Arc<Client
         if let Some(pem) = ca_pem {
             let mut added = 0;
             for cert in CertificateDer::pem_slice_iter(pem) {
-                let cert = cert.map_err(|e| format!("CA file: {e}"))?;
-                roots.add(cert).map_err(|e| format!("CA file: {e}"))?;
+                let cert = cert.map_err(TlsError::CaPem)?;
+                roots.add(cert).map_err(TlsError::CaCert)?;
                 added += 1;
             }
             if added == 0 {
-                return Err("CA file holds no PEM certificate".into());
+                return Err(TlsError::NoCaCert);
             }
         }
         builder.with_root_certificates(roots).with_no_client_auth()
@@ -40,9 +59,11 @@ pub fn client_config(insecure: bool, ca_pem: Option<&[u8]>) -> Result<Arc<Client
 }
 
 /// The server name to verify, from a URL host.
-pub fn server_name(host: &str) -> Result<ServerName<'static>, String> {
-    ServerName::try_from(host.to_string())
-        .map_err(|e| format!("`{host}` is not a valid TLS server name: {e}"))
+pub fn server_name(host: &str) -> Result<ServerName<'static>, TlsError> {
+    ServerName::try_from(host.to_string()).map_err(|source| TlsError::ServerName {
+        host: host.to_string(),
+        source,
+    })
 }
 
 /// `tls.insecure: true`: any certificate is accepted (signatures are still checked).

@@ -11,7 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
-use super::failure::Failure;
+use super::Error;
 use super::target::Target;
 
 /// Largest response head accepted.
@@ -74,6 +74,8 @@ pub struct Conn {
     pub reusable: bool,
     /// Requests completed on this connection.
     pub served: u64,
+    /// The most body bytes kept when the body is wanted.
+    keep: usize,
 }
 
 /// Opens a connection, resolving names first so DNS failures are told apart; `https`
@@ -81,28 +83,28 @@ pub struct Conn {
 pub async fn open(
     target: &Target,
     tls: &Arc<rustls::ClientConfig>,
-) -> Result<(Stream, bool), Failure> {
+) -> Result<(Stream, bool), Error> {
     let addr = if target.host.parse::<std::net::IpAddr>().is_ok() {
         target.socket_addr()
     } else {
         let mut addrs = tokio::net::lookup_host(target.socket_addr())
             .await
-            .map_err(|e| Failure::Dns(format!("{}: {e}", target.host)))?;
+            .map_err(|e| Error::Dns(format!("{}: {e}", target.host)))?;
         addrs
             .next()
-            .ok_or_else(|| Failure::Dns(format!("{}: no addresses", target.host)))?
+            .ok_or_else(|| Error::Dns(format!("{}: no addresses", target.host)))?
             .to_string()
     };
     let stream = TcpStream::connect(&addr)
         .await
-        .map_err(|e| Failure::Connect(format!("{addr}: {}", io_reason(&e))))?;
+        .map_err(|e| Error::Connect(format!("{addr}: {}", io_reason(&e))))?;
     let _ = stream.set_nodelay(true);
     let stream = if target.tls {
-        let name = super::tls::server_name(&target.host).map_err(Failure::Tls)?;
+        let name = super::tls::server_name(&target.host).map_err(|e| Error::Tls(e.to_string()))?;
         let tls = tokio_rustls::TlsConnector::from(tls.clone())
             .connect(name, stream)
             .await
-            .map_err(|e| Failure::Tls(format!("{}: {e}", target.host)))?;
+            .map_err(|e| Error::Tls(format!("{}: {e}", target.host)))?;
         let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
         return Ok((Stream::Tls(Box::new(tls)), h2));
     } else {
@@ -112,7 +114,7 @@ pub async fn open(
 }
 
 /// Opens an HTTP/1.1 connection.
-pub async fn connect(target: &Target, tls: &Arc<rustls::ClientConfig>) -> Result<Conn, Failure> {
+pub async fn connect(target: &Target, tls: &Arc<rustls::ClientConfig>) -> Result<Conn, Error> {
     Ok(Conn::new(open(target, tls).await?.0))
 }
 
@@ -125,7 +127,13 @@ impl Conn {
             end: 0,
             reusable: true,
             served: 0,
+            keep: MAX_KEPT_BODY,
         }
+    }
+
+    /// Keeps up to `n` body bytes (instead of [`MAX_KEPT_BODY`]) when the body is wanted.
+    pub fn keep_body_up_to(&mut self, n: usize) {
+        self.keep = n;
     }
 
     /// Sends one request and reads its response.
@@ -134,7 +142,7 @@ impl Conn {
         request: &[u8],
         head: bool,
         want: Want,
-    ) -> Result<Response, Failure> {
+    ) -> Result<Response, Error> {
         self.stream
             .write_all(request)
             .await
@@ -162,7 +170,7 @@ impl Conn {
     }
 
     /// Reads more bytes after `end`, compacting the buffer first. Returns 0 at EOF.
-    async fn fill(&mut self) -> Result<usize, Failure> {
+    async fn fill(&mut self) -> Result<usize, Error> {
         if self.start == self.end {
             self.start = 0;
             self.end = 0;
@@ -174,7 +182,7 @@ impl Conn {
             } else if self.buf.len() < MAX_HEAD {
                 self.buf.resize(self.buf.len() * 2, 0);
             } else {
-                return Err(Failure::BadResponse(
+                return Err(Error::BadResponse(
                     "response head larger than 64 KiB".into(),
                 ));
             }
@@ -192,7 +200,7 @@ impl Conn {
         &mut self,
         resp: &mut Response,
         want: Want,
-    ) -> Result<(usize, Framing), Failure> {
+    ) -> Result<(usize, Framing), Error> {
         loop {
             if self.end > self.start {
                 let mut headers = [httparse::EMPTY_HEADER; 64];
@@ -208,7 +216,7 @@ impl Conn {
                                     .ok()
                                     .and_then(|v| v.trim().parse::<u64>().ok())
                                     .ok_or_else(|| {
-                                        Failure::BadResponse("invalid Content-Length".into())
+                                        Error::BadResponse("invalid Content-Length".into())
                                     })?;
                                 if !matches!(framing, Framing::Chunked) {
                                     framing = Framing::Length(n);
@@ -238,16 +246,16 @@ impl Conn {
                     }
                     Ok(httparse::Status::Partial) => {}
                     Err(e) => {
-                        return Err(Failure::BadResponse(format!("invalid response head: {e}")));
+                        return Err(Error::BadResponse(format!("invalid response head: {e}")));
                     }
                 }
             }
             if self.fill().await? == 0 {
                 self.reusable = false;
                 return Err(if self.end > self.start {
-                    Failure::BadResponse("connection closed inside the response head".into())
+                    Error::BadResponse("connection closed inside the response head".into())
                 } else {
-                    Failure::Closed
+                    Error::Closed
                 });
             }
         }
@@ -257,8 +265,8 @@ impl Conn {
     fn take(&mut self, n: u64, resp: &mut Response, want: Want) -> u64 {
         let avail = (self.end - self.start) as u64;
         let take = avail.min(n) as usize;
-        if want.body && resp.body.len() < MAX_KEPT_BODY {
-            let keep = take.min(MAX_KEPT_BODY - resp.body.len());
+        if want.body && resp.body.len() < self.keep {
+            let keep = take.min(self.keep - resp.body.len());
             resp.body
                 .extend_from_slice(&self.buf[self.start..self.start + keep]);
         }
@@ -271,7 +279,7 @@ impl Conn {
         n: u64,
         resp: &mut Response,
         want: Want,
-    ) -> Result<(), Failure> {
+    ) -> Result<(), Error> {
         let mut left = n;
         if left > self.buf.len() as u64 && self.buf.len() < BIG_BUF && self.start == self.end {
             self.buf.resize(BIG_BUF, 0);
@@ -285,7 +293,7 @@ impl Conn {
             }
             if self.fill().await? == 0 {
                 self.reusable = false;
-                return Err(Failure::BadResponse(format!(
+                return Err(Error::BadResponse(format!(
                     "connection closed after {} of {n} body bytes",
                     n - left
                 )));
@@ -293,7 +301,7 @@ impl Conn {
         }
     }
 
-    async fn read_to_close(&mut self, resp: &mut Response, want: Want) -> Result<(), Failure> {
+    async fn read_to_close(&mut self, resp: &mut Response, want: Want) -> Result<(), Error> {
         loop {
             resp.body_len += self.take(u64::MAX, resp, want);
             if self.fill().await? == 0 {
@@ -302,7 +310,7 @@ impl Conn {
         }
     }
 
-    async fn read_chunked(&mut self, resp: &mut Response, want: Want) -> Result<(), Failure> {
+    async fn read_chunked(&mut self, resp: &mut Response, want: Want) -> Result<(), Error> {
         loop {
             let size = loop {
                 match httparse::parse_chunk_size(&self.buf[self.start..self.end]) {
@@ -311,7 +319,7 @@ impl Conn {
                         break size;
                     }
                     Ok(httparse::Status::Partial) => self.more("chunk size").await?,
-                    Err(_) => return Err(Failure::BadResponse("invalid chunk size".into())),
+                    Err(_) => return Err(Error::BadResponse("invalid chunk size".into())),
                 }
             };
             if size == 0 {
@@ -342,16 +350,16 @@ impl Conn {
                 self.more("chunk end").await?;
             }
             if &self.buf[self.start..self.start + 2] != b"\r\n" {
-                return Err(Failure::BadResponse("chunk not followed by CRLF".into()));
+                return Err(Error::BadResponse("chunk not followed by CRLF".into()));
             }
             self.start += 2;
         }
     }
 
-    async fn more(&mut self, what: &str) -> Result<(), Failure> {
+    async fn more(&mut self, what: &str) -> Result<(), Error> {
         if self.fill().await? == 0 {
             self.reusable = false;
-            return Err(Failure::BadResponse(format!(
+            return Err(Error::BadResponse(format!(
                 "connection closed inside a {what}"
             )));
         }
@@ -381,12 +389,12 @@ fn io_reason(e: &io::Error) -> String {
     }
 }
 
-pub(crate) fn io_failure(e: &io::Error) -> Failure {
+pub(crate) fn io_failure(e: &io::Error) -> Error {
     match e.kind() {
-        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => Failure::Reset,
-        io::ErrorKind::BrokenPipe => Failure::Closed,
+        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => Error::Reset,
+        io::ErrorKind::BrokenPipe => Error::Closed,
         // A TLS peer that closes without close_notify.
-        io::ErrorKind::UnexpectedEof => Failure::Closed,
-        _ => Failure::Io(e.to_string()),
+        io::ErrorKind::UnexpectedEof => Error::Closed,
+        _ => Error::Io(e.to_string()),
     }
 }

@@ -1,7 +1,24 @@
-//! Where requests go: `http://host:port/base` parsed once into what a connection and a
-//! request line need. Only `http` is supported by this client (see README).
+//! Where requests go: `http://host:port/base` or `https://…` parsed once into what a
+//! connection and a request line need; joining paths and percent-encoding queries.
 
 use std::fmt;
+
+/// Why a URL is unusable; the message quotes the URL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    #[error("`{0}` is not an http:// or https:// URL")]
+    Scheme(String),
+    #[error("`{0}` has no usable host")]
+    Host(String),
+    #[error("`{0}`: unclosed `[` in the host")]
+    Bracket(String),
+    #[error("`{url}`: unexpected `{tail}` after the host")]
+    AfterHost { url: String, tail: String },
+    #[error("`{url}`: `{port}` is not a port")]
+    Port { url: String, port: String },
+    #[error("`{0}`: the path contains spaces or control characters")]
+    Path(String),
+}
 
 /// A parsed base URL or full request URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,13 +35,13 @@ pub struct Target {
 
 impl Target {
     /// Parses `http://host[:port][/path]`.
-    pub fn parse(url: &str) -> Result<Target, String> {
+    pub fn parse(url: &str) -> Result<Target, UrlError> {
         let (tls, rest) = if let Some(r) = url.strip_prefix("http://") {
             (false, r)
         } else if let Some(r) = url.strip_prefix("https://") {
             (true, r)
         } else {
-            return Err(format!("`{url}` is not an http:// or https:// URL"));
+            return Err(UrlError::Scheme(url.to_string()));
         };
         let (authority, path) = match rest.find(['/', '?']) {
             Some(i) if rest[i..].starts_with('?') => (&rest[..i], format!("/{}", &rest[i..])),
@@ -32,17 +49,22 @@ impl Target {
             None => (rest, "/".to_string()),
         };
         if authority.is_empty() || authority.contains('@') {
-            return Err(format!("`{url}` has no usable host"));
+            return Err(UrlError::Host(url.to_string()));
         }
         let default_port = if tls { 443 } else { 80 };
         let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
             let (h, tail) = v6
                 .split_once(']')
-                .ok_or_else(|| format!("`{url}`: unclosed `[` in the host"))?;
+                .ok_or_else(|| UrlError::Bracket(url.to_string()))?;
             let port = match tail.strip_prefix(':') {
                 Some(p) => parse_port(p, url)?,
                 None if tail.is_empty() => default_port,
-                None => return Err(format!("`{url}`: unexpected `{tail}` after the host")),
+                None => {
+                    return Err(UrlError::AfterHost {
+                        url: url.to_string(),
+                        tail: tail.to_string(),
+                    });
+                }
             };
             (h.to_string(), port)
         } else {
@@ -52,12 +74,10 @@ impl Target {
             }
         };
         if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(format!("`{url}` has no usable host"));
+            return Err(UrlError::Host(url.to_string()));
         }
         if path.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(format!(
-                "`{url}`: the path contains spaces or control characters"
-            ));
+            return Err(UrlError::Path(url.to_string()));
         }
         Ok(Target {
             tls,
@@ -90,11 +110,14 @@ impl fmt::Display for Target {
     }
 }
 
-fn parse_port(p: &str, url: &str) -> Result<u16, String> {
+fn parse_port(p: &str, url: &str) -> Result<u16, UrlError> {
     p.parse::<u16>()
         .ok()
         .filter(|p| *p > 0)
-        .ok_or_else(|| format!("`{url}`: `{p}` is not a port"))
+        .ok_or_else(|| UrlError::Port {
+            url: url.to_string(),
+            port: p.to_string(),
+        })
 }
 
 /// Joins a base path and a request path: `/api` + `/items` = `/api/items`.

@@ -20,7 +20,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::tsdb::{Labels, NAME_LABEL};
+use super::{Labels, NAME_LABEL};
 
 /// What a text exposition held.
 #[derive(Debug, Clone, Default, PartialEq)]

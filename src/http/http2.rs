@@ -1,6 +1,6 @@
 //! HTTP/2 through hyper's client connection, for `load.http2: true`: prior knowledge on
 //! `http://`, ALPN on `https://`. Requests are rendered once, as HTTP/1.1 bytes, and turned
-//! into an `http::Request` here, so templating has a single path.
+//! into an `::http::Request` here, so templating has a single path.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -8,7 +8,7 @@ use hyper::client::conn::http2::SendRequest;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use super::failure::Failure;
+use super::Error;
 use super::http1::{MAX_KEPT_BODY, Response, Stream, Want};
 
 /// One HTTP/2 connection of a virtual user.
@@ -19,16 +19,14 @@ pub struct H2Conn {
 }
 
 /// Runs the HTTP/2 handshake over an open stream.
-pub async fn handshake(stream: Stream) -> Result<H2Conn, Failure> {
+pub async fn handshake(stream: Stream) -> Result<H2Conn, Error> {
     match stream {
         Stream::Plain(s) => over(s).await,
         Stream::Tls(s) => over(*s).await,
     }
 }
 
-async fn over<S: AsyncRead + AsyncWrite + Send + Unpin + 'static>(
-    io: S,
-) -> Result<H2Conn, Failure> {
+async fn over<S: AsyncRead + AsyncWrite + Send + Unpin + 'static>(io: S) -> Result<H2Conn, Error> {
     let (sender, conn) =
         hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(io))
             .await
@@ -51,7 +49,7 @@ impl H2Conn {
         request: &[u8],
         https: bool,
         want: Want,
-    ) -> Result<Response, Failure> {
+    ) -> Result<Response, Error> {
         let req = to_http(request, https)?;
         self.sender.ready().await.map_err(|e| failure(&e))?;
         let resp = self
@@ -92,13 +90,13 @@ impl H2Conn {
 }
 
 /// Turns rendered HTTP/1.1 request bytes into an HTTP/2 request.
-fn to_http(bytes: &[u8], https: bool) -> Result<http::Request<Full<Bytes>>, Failure> {
+fn to_http(bytes: &[u8], https: bool) -> Result<::http::Request<Full<Bytes>>, Error> {
     let mut headers = [httparse::EMPTY_HEADER; 64];
     let mut parsed = httparse::Request::new(&mut headers);
     let head_len = match parsed.parse(bytes) {
         Ok(httparse::Status::Complete(n)) => n,
         _ => {
-            return Err(Failure::Template(
+            return Err(Error::InvalidRequest(
                 "the rendered request is not valid HTTP".into(),
             ));
         }
@@ -111,10 +109,10 @@ fn to_http(bytes: &[u8], https: bool) -> Result<http::Request<Full<Bytes>>, Fail
         .unwrap_or_default();
     let scheme = if https { "https" } else { "http" };
     let uri = format!("{scheme}://{authority}{}", parsed.path.unwrap_or("/"));
-    let mut builder = http::Request::builder()
+    let mut builder = ::http::Request::builder()
         .method(parsed.method.unwrap_or("GET"))
         .uri(uri)
-        .version(http::Version::HTTP_2);
+        .version(::http::Version::HTTP_2);
     for h in parsed.headers.iter() {
         let skip = [
             "host",
@@ -129,16 +127,18 @@ fn to_http(bytes: &[u8], https: bool) -> Result<http::Request<Full<Bytes>>, Fail
     }
     builder
         .body(Full::new(Bytes::copy_from_slice(&bytes[head_len..])))
-        .map_err(|e| Failure::Template(format!("the rendered request is not valid HTTP/2: {e}")))
+        .map_err(|e| {
+            Error::InvalidRequest(format!("the rendered request is not valid HTTP/2: {e}"))
+        })
 }
 
-fn failure(e: &hyper::Error) -> Failure {
+fn failure(e: &hyper::Error) -> Error {
     use std::error::Error as _;
     if let Some(io) = e.source().and_then(|s| s.downcast_ref::<std::io::Error>()) {
         return super::http1::io_failure(io);
     }
     if e.is_closed() || e.is_canceled() {
-        return Failure::Closed;
+        return Error::Closed;
     }
-    Failure::BadResponse(format!("HTTP/2: {e}"))
+    Error::BadResponse(format!("HTTP/2: {e}"))
 }
