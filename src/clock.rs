@@ -49,7 +49,7 @@ impl fmt::Display for Human {
         if ms == 0 {
             return f.write_str("0s");
         }
-        if ms % 1000 != 0 {
+        if !ms.is_multiple_of(1000) {
             return if ms < 1000 {
                 write!(f, "{ms}ms")
             } else {

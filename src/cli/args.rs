@@ -104,14 +104,25 @@ pub enum Command {
         /// A run directory (`reports/<experiment>/<run>` or `.../latest`).
         run_dir: PathBuf,
     },
-    /// Remove a swarm stack a crashed run left behind (only objects in its namespace).
+    /// Remove what a crashed or killed run left of its stack: a swarm stack's objects (only
+    /// in its namespace), or a local stack's processes (recorded in each run's state.json).
     Down {
-        /// A manifest with `stack.driver: swarm`.
+        /// The experiment's manifest.
         #[arg(required_unless_present = "stack")]
         file: Option<PathBuf>,
-        /// The stack name, instead of a manifest.
+        /// A swarm stack's name, instead of a manifest.
         #[arg(long)]
         stack: Option<String>,
+        /// Where the runs are (as `soy apply --out`).
+        #[arg(long, default_value = "reports")]
+        out: PathBuf,
+    },
+    /// Runs a local service for soy: stops it when soy goes away (internal).
+    #[command(hide = true)]
+    Supervise {
+        /// The program and its arguments.
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<std::ffi::OsString>,
     },
     /// List the built-in PromQL presets.
     Presets,

@@ -75,29 +75,11 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
             Ok(outcome.exit_code)
         }
         Command::Load(args) => load::run(&args),
-        Command::Down { file, stack } => {
-            let name = match (stack, file) {
-                (Some(s), _) => s,
-                (None, Some(f)) => {
-                    let m = manifest::load(&f)?;
-                    plan::build(&m)?.stack.info.name
-                }
-                (None, None) => return Err(Error::Usage("give a manifest or --stack NAME".into())),
-            };
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| Error::Runtime(e.to_string()))?;
-            rt.block_on(async {
-                let sw = crate::stack::swarm::Swarm::connect()
-                    .await
-                    .map_err(Error::Runtime)?;
-                sw.remove(&name, std::time::Duration::from_secs(120))
-                    .await
-                    .map_err(Error::Runtime)
-            })?;
-            out_line(&format!("removed stack {name}"))
-        }
+        Command::Down { file, stack, out } => down(file.as_deref(), stack, &out),
+        Command::Supervise { command } => match command.split_first() {
+            Some((program, args)) => Ok(crate::stack::supervise::run(program, args)),
+            None => Err(Error::Usage("supervise needs a program".into())),
+        },
         Command::Report {
             run_dir,
             format,
@@ -162,6 +144,59 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
             manifest::model::API_VERSION
         )),
     }
+}
+
+/// `soy down`: removes a swarm stack by name, or what runs of a manifest's experiment left.
+fn down(
+    file: Option<&std::path::Path>,
+    stack: Option<String>,
+    runs: &std::path::Path,
+) -> Result<u8, Error> {
+    use crate::manifest::model::Stack;
+    let swarm_name = match (stack, file) {
+        (Some(s), _) => s,
+        (None, Some(f)) => {
+            let m = manifest::load(f)?;
+            let name = manifest::semantic::stack_name(&m.experiment)
+                .ok_or_else(|| Error::Usage("the stack name does not render".into()))?;
+            match &m.experiment.stack {
+                Stack::Swarm(_) => name,
+                Stack::External(_) => {
+                    return out_line("an external stack: soy deployed nothing to remove");
+                }
+                Stack::Local(_) => {
+                    let cleaned = crate::run::down::local(runs, &m.experiment.metadata.name)
+                        .map_err(Error::Runtime)?;
+                    let stopped: Vec<String> = cleaned
+                        .iter()
+                        .filter(|c| !c.stopped.is_empty())
+                        .map(|c| format!("stopped {} of {}", c.stopped.join(", "), c.run))
+                        .collect();
+                    if stopped.is_empty() {
+                        return out_line(&format!(
+                            "nothing left of local stack {name} ({} runs checked)",
+                            cleaned.len()
+                        ));
+                    }
+                    return out(&(stopped.join("\n") + "\n"));
+                }
+            }
+        }
+        (None, None) => return Err(Error::Usage("give a manifest or --stack NAME".into())),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Runtime(e.to_string()))?;
+    rt.block_on(async {
+        let sw = crate::stack::swarm::Swarm::connect()
+            .await
+            .map_err(Error::Runtime)?;
+        sw.remove(&swarm_name, std::time::Duration::from_secs(120))
+            .await
+            .map_err(Error::Runtime)
+    })?;
+    out_line(&format!("removed stack {swarm_name}"))
 }
 
 fn validate(files: &[std::path::PathBuf], check_queries: bool) -> Result<u8, Error> {

@@ -49,7 +49,7 @@ impl Live {
                 b.set_message(line);
                 b.tick();
             }
-            None if (r.second + 1) % 10 == 0 => eprintln!("soy: {line}"),
+            None if (r.second + 1).is_multiple_of(10) => eprintln!("soy: {line}"),
             None => {}
         }
     }

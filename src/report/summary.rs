@@ -33,6 +33,9 @@ pub struct Summary {
     /// Timed actions and what became of them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<Event>,
+    /// What soy worked around: damaged or missing files of a stored run, fallbacks taken.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Something done to the stack during the run.

@@ -12,6 +12,7 @@ use tokio::sync::watch;
 
 use super::dir::RunDir;
 use super::record::{self, PhaseRecord, PhaseStatus, RunRecord};
+use super::state::{RunState, ServiceState};
 use crate::analysis::series::QueryResult;
 use crate::analysis::slo;
 use crate::error::Error;
@@ -26,7 +27,7 @@ use crate::manifest::template;
 use crate::plan::Plan;
 use crate::report::render;
 use crate::report::summary::{Event, LoadSummary, MetricSummary, Summary};
-use crate::stack::local::{self, LocalStack};
+use crate::stack::local::LocalStack;
 use crate::stack::{procfs, ready};
 
 /// `/proc` samples: when, and each service's usage.
@@ -85,11 +86,49 @@ pub fn apply(m: &Manifest, plan: &Plan, opts: &ApplyOptions) -> Result<Outcome, 
         &serde_json::to_vec_pretty(plan).unwrap_or_default(),
     )
     .map_err(Error::Runtime)?;
+    // Until the run ends, run.json says it is running and state.json what it deployed: a
+    // run killed on the way reads as killed, and `soy down` finds what it left.
+    let started = RunRecord {
+        soy_version: env!("CARGO_PKG_VERSION").into(),
+        api_version: crate::manifest::model::API_VERSION.into(),
+        run_id: dir.id.clone(),
+        experiment: m.experiment.metadata.name.clone(),
+        host: record::hostname(),
+        git: None,
+        command_line: opts.command_line.clone(),
+        phases: Vec::new(),
+        status: "running".into(),
+        reason: None,
+        exit_code: 0,
+    };
+    dir.write(
+        "run.json",
+        &serde_json::to_vec_pretty(&started).unwrap_or_default(),
+    )
+    .map_err(Error::Runtime)?;
+    let state = RunState::new(plan.stack.info.driver, &plan.stack.info.name);
+    write_state(&dir, &state);
     eprintln!("soy: run directory {}", dir.path.display());
-    Ok(rt.block_on(run(m, plan, opts, dir)))
+    Ok(rt.block_on(run(m, plan, opts, dir, state)))
 }
 
-async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Outcome {
+/// Writes state.json; a failure is reported, not fatal (the run goes on).
+fn write_state(dir: &RunDir, state: &RunState) {
+    let written = serde_json::to_vec_pretty(state)
+        .map_err(|e| e.to_string())
+        .and_then(|b| dir.write("state.json", &b));
+    if let Err(e) = written {
+        eprintln!("soy: cannot record the run's state: {e}");
+    }
+}
+
+async fn run(
+    m: &Manifest,
+    plan: &Plan,
+    opts: &ApplyOptions,
+    dir: RunDir,
+    mut state: RunState,
+) -> Outcome {
     let exp = &m.experiment;
     let (stop_tx, stop_rx) = watch::channel::<Option<String>>(None);
     let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -144,37 +183,9 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
     let deployed: Result<(), String> = match &exp.stack {
         _ if reason.is_some() => Err(reason.clone().unwrap_or_default()),
         Stack::Local(s) => {
-            let mut stack = LocalStack {
-                services: Vec::new(),
-            };
-            let mut result = Ok(());
-            for svc in &s.services {
-                match local::start(svc, &m.dir, &logs_dir) {
-                    Ok(r) => stack.services.push(r),
-                    Err(e) => {
-                        result = Err(e);
-                        break;
-                    }
-                }
-                let log_paths: Vec<(String, PathBuf)> = stack
-                    .services
-                    .iter()
-                    .map(|r| (r.name.clone(), r.log.clone()))
-                    .collect();
-                let waited = interruptible(
-                    &stop_rx,
-                    ready::wait(&svc.ready, &vars, &log_paths, || match stack.exited() {
-                        Some(e) => Err(e),
-                        None => Ok(()),
-                    }),
-                )
-                .await;
-                if let Err(e) = waited.and_then(|r| r.map(|_| ())) {
-                    result = Err(format!("service `{}`: {e}", svc.name));
-                    break;
-                }
-            }
-            local = Some(stack);
+            let (stack, result) =
+                deploy_local(s, m, &vars, &logs_dir, &stop_rx, &dir, &mut state).await;
+            local = stack;
             result
         }
         Stack::External(_) => Ok(()),
@@ -257,7 +268,7 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
             let mut iv = tokio::time::interval(step);
             loop {
                 iv.tick().await;
-                let usage = procfs::sample(&pids);
+                let usage = procfs::sample_without_leaders(&pids);
                 // A service whose main process is gone (or a zombie) has died.
                 if let Some(i) = pids.iter().position(|p| !procfs::alive(*p)) {
                     let _ = tx.send(Some(format!(
@@ -492,7 +503,7 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
                 "soy: leaving the stack running (teardown: {teardown:?}): {}",
                 pids.join(", ")
             );
-            std::mem::forget(stack);
+            stack.detach();
             phases.end(p, PhaseStatus::Skipped, None);
         } else {
             stack.stop();
@@ -525,6 +536,9 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
             );
         }
     }
+
+    state.finished = true;
+    write_state(&dir, &state);
 
     // Judge and report.
     let verdicts = slo::judge(&exp.slos, results.as_ref(), &metrics);
@@ -567,6 +581,7 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
                 e
             })
             .unwrap_or_default(),
+        warnings: Vec::new(),
     };
     let mut problems = Vec::new();
     let mut note = |r: Result<(), String>| {
@@ -664,6 +679,53 @@ async fn run(m: &Manifest, plan: &Plan, opts: &ApplyOptions, dir: RunDir) -> Out
         run_dir: dir.path.clone(),
         report,
     }
+}
+
+/// Starts the local services in order, each ready before the next starts, recording each in
+/// state.json as it starts.
+async fn deploy_local(
+    s: &crate::manifest::model::LocalStack,
+    m: &Manifest,
+    vars: &BTreeMap<String, minijinja::Value>,
+    logs_dir: &std::path::Path,
+    stop_rx: &watch::Receiver<Option<String>>,
+    dir: &RunDir,
+    state: &mut RunState,
+) -> (Option<LocalStack>, Result<(), String>) {
+    let mut stack = match LocalStack::new() {
+        Ok(st) => st,
+        Err(e) => return (None, Err(e)),
+    };
+    for svc in &s.services {
+        if let Err(e) = stack.start(svc, &m.dir, logs_dir) {
+            return (Some(stack), Err(e));
+        }
+        if let Some(r) = stack.services.last() {
+            state.services.push(ServiceState {
+                name: r.name.clone(),
+                pgid: r.child.id() as i32,
+                started: r.started,
+            });
+            write_state(dir, state);
+        }
+        let log_paths: Vec<(String, PathBuf)> = stack
+            .services
+            .iter()
+            .map(|r| (r.name.clone(), r.log.clone()))
+            .collect();
+        let waited = interruptible(
+            stop_rx,
+            ready::wait(&svc.ready, vars, &log_paths, || match stack.exited() {
+                Some(e) => Err(e),
+                None => Ok(()),
+            }),
+        )
+        .await;
+        if let Err(e) = waited.and_then(|r| r.map(|_| ())) {
+            return (Some(stack), Err(format!("service `{}`: {e}", svc.name)));
+        }
+    }
+    (Some(stack), Ok(()))
 }
 
 /// Connects to the engine, deploys the plan's stack spec, and waits for convergence.

@@ -4,10 +4,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use super::bundle::StoredRun;
 use super::dir::RunDir;
-use super::record::RunRecord;
 use crate::analysis::series::QueryResult;
-use crate::load::results::Results;
 use crate::report::render;
 use crate::report::summary::Summary;
 
@@ -26,33 +25,28 @@ pub fn render_run(
     template: Option<&Path>,
     manifest_file: Option<&Path>,
 ) -> Result<String, String> {
-    let read = |name: &str| -> Result<String, String> {
-        std::fs::read_to_string(dir.join(name)).map_err(|e| {
-            format!(
-                "{}: cannot read {name}: {e} (is this a run directory?)",
-                dir.display()
-            )
-        })
-    };
-    let summary: Summary =
-        serde_json::from_str(&read("summary.json")?).map_err(|e| format!("summary.json: {e}"))?;
+    let mut run = super::bundle::read(dir).map_err(|e| e.to_string())?;
     if format == ReportFormat::Json {
-        return serde_json::to_string_pretty(&summary)
+        return serde_json::to_string_pretty(&run.summary)
             .map(|s| s + "\n")
             .map_err(|e| e.to_string());
     }
-    let results: Option<Results> = read("results.json")
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok());
-    let mut metrics: Vec<QueryResult> = read("metrics/series.json")
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default();
-    reevaluate(dir, &summary, manifest_file, &mut metrics)?;
-    let record: Option<RunRecord> = read("run.json")
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok());
-    let manifest = read("manifest.yaml").unwrap_or_default();
+    let mut metrics = std::mem::take(&mut run.metrics);
+    match reevaluate(dir, &run.summary, manifest_file, &mut metrics) {
+        Ok(()) => {}
+        // New questions need the samples: without them there is nothing to answer with.
+        Err(e) if manifest_file.is_some() => return Err(e),
+        Err(e) => run.warn(format!(
+            "{e}; the series stored at the end of the run (metrics/series.json) are shown instead"
+        )),
+    }
+    let StoredRun {
+        summary,
+        record,
+        results,
+        manifest,
+        ..
+    } = run;
     let doc = crate::manifest::yaml::parse(&manifest)
         .map(|(v, _)| v)
         .unwrap_or(Value::Null);
@@ -165,7 +159,8 @@ fn reevaluate(
         return Ok(());
     };
     let end = phase("collect").map_or(load.ended_at, |c| c.started_at);
-    let store = crate::tsdb::file::load(&samples)?;
+    let store = crate::tsdb::file::load(&samples)
+        .map_err(|e| format!("metrics/samples.tsdb cannot be read: {e}"))?;
     for (name, promql, unit) in queries {
         let r = crate::metrics::embedded::query_range(
             &store,

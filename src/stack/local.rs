@@ -1,8 +1,11 @@
-//! The `local` stack driver: services as local processes, each in its own process group so
-//! the whole tree can be signalled; output to log files in the run directory; stopped with
-//! SIGTERM, then SIGKILL after a grace period, on every exit path (the guard's `Drop` included).
+//! The `local` stack driver: services as local processes, each under `soy supervise` in its
+//! own process group so the whole tree can be signalled; output to log files in the run
+//! directory; stopped with SIGTERM, then SIGKILL after a grace period, on every exit path (the
+//! guard's `Drop` included). Each supervisor watches a pipe only soy holds open, so the
+//! services die with soy even when soy is killed with SIGKILL.
 
 use std::fs::File;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -10,16 +13,21 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
+use super::{procfs, supervise};
 use crate::manifest::model::LocalService;
 
 /// Time between SIGTERM and SIGKILL.
 pub const GRACE: Duration = Duration::from_secs(3);
 
-/// One running service.
+/// One running service (its supervisor, which leads the process group).
 pub struct Running {
     pub name: String,
     pub child: Child,
     pub log: PathBuf,
+    /// The supervisor's start time (`/proc/<pid>/stat`), to recognise it later.
+    pub started: u64,
+    /// soy's end of the pipe the supervisor reads: it closes when soy ends, however it ends.
+    lifeline: Option<std::io::PipeWriter>,
 }
 
 /// The running local stack; stops every process when dropped.
@@ -27,51 +35,83 @@ pub struct LocalStack {
     pub services: Vec<Running>,
 }
 
-/// Starts one service. `soy` as command means this soy binary.
-pub fn start(svc: &LocalService, manifest_dir: &Path, logs: &Path) -> Result<Running, String> {
-    let program = if svc.command == "soy" {
-        std::env::current_exe().map_err(|e| format!("cannot find soy's own binary: {e}"))?
-    } else if svc.command.contains('/') {
-        manifest_dir.join(&svc.command)
-    } else {
-        PathBuf::from(&svc.command)
-    };
-    std::fs::create_dir_all(logs).map_err(|e| format!("cannot create {}: {e}", logs.display()))?;
-    let log = logs.join(format!("{}.log", svc.name));
-    let out = File::create(&log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
-    let err = out.try_clone().map_err(|e| e.to_string())?;
-    let workdir = svc
-        .workdir
-        .as_ref()
-        .map_or_else(|| manifest_dir.to_path_buf(), |w| manifest_dir.join(w));
-    let mut cmd = Command::new(&program);
-    cmd.args(&svc.args)
-        .current_dir(&workdir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(out))
-        .stderr(Stdio::from(err));
-    for (k, v) in &svc.env {
-        let v = crate::manifest::env::resolve_from_process(v)
-            .map_err(|e| format!("service `{}`: env {k}: {e}", svc.name))?;
-        cmd.env(k, v);
-    }
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    let child = cmd.spawn().map_err(|e| {
-        format!(
-            "service `{}` did not start: {} {}: {e}",
-            svc.name,
-            program.display(),
-            svc.args.join(" ")
-        )
-    })?;
-    Ok(Running {
-        name: svc.name.clone(),
-        child,
-        log,
-    })
-}
-
 impl LocalStack {
+    pub fn new() -> Result<LocalStack, String> {
+        Ok(LocalStack {
+            services: Vec::new(),
+        })
+    }
+
+    /// Starts one service under `soy supervise`. `soy` as command means this soy binary.
+    pub fn start(
+        &mut self,
+        svc: &LocalService,
+        manifest_dir: &Path,
+        logs: &Path,
+    ) -> Result<(), String> {
+        let soy =
+            std::env::current_exe().map_err(|e| format!("cannot find soy's own binary: {e}"))?;
+        let program = if svc.command == "soy" {
+            soy.clone()
+        } else if svc.command.contains('/') {
+            manifest_dir.join(&svc.command)
+        } else {
+            PathBuf::from(&svc.command)
+        };
+        let program = find_program(&program).map_err(|e| {
+            format!(
+                "service `{}` did not start: {e} ({} {})",
+                svc.name,
+                svc.command,
+                svc.args.join(" ")
+            )
+        })?;
+        std::fs::create_dir_all(logs)
+            .map_err(|e| format!("cannot create {}: {e}", logs.display()))?;
+        let log = logs.join(format!("{}.log", svc.name));
+        let out =
+            File::create(&log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+        let err = out.try_clone().map_err(|e| e.to_string())?;
+        let (lifeline, writer) = std::io::pipe()
+            .map_err(|e| format!("cannot create a pipe for service `{}`: {e}", svc.name))?;
+        let workdir = svc
+            .workdir
+            .as_ref()
+            .map_or_else(|| manifest_dir.to_path_buf(), |w| manifest_dir.join(w));
+        let mut cmd = Command::new(&soy);
+        cmd.arg("supervise")
+            .arg("--")
+            .arg(&program)
+            .args(&svc.args)
+            .current_dir(&workdir)
+            .stdin(Stdio::from(lifeline))
+            .stdout(Stdio::from(out))
+            .stderr(Stdio::from(err));
+        for (k, v) in &svc.env {
+            let v = crate::manifest::env::resolve_from_process(v)
+                .map_err(|e| format!("service `{}`: env {k}: {e}", svc.name))?;
+            cmd.env(k, v);
+        }
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let child = cmd.spawn().map_err(|e| {
+            format!(
+                "service `{}` did not start: {} {}: {e}",
+                svc.name,
+                program.display(),
+                svc.args.join(" ")
+            )
+        })?;
+        let started = procfs::start_time(child.id() as i32).unwrap_or_default();
+        self.services.push(Running {
+            name: svc.name.clone(),
+            child,
+            log,
+            started,
+            lifeline: Some(writer),
+        });
+        Ok(())
+    }
+
     /// The first service that has exited, with its status and last log lines.
     pub fn exited(&mut self) -> Option<String> {
         for s in &mut self.services {
@@ -110,6 +150,17 @@ impl LocalStack {
         self.services.clear();
     }
 
+    /// Leaves the services running after soy ends (`teardown: never`): tells each
+    /// supervisor so, and forgets them.
+    pub fn detach(mut self) {
+        for s in &mut self.services {
+            if let Some(mut w) = s.lifeline.take() {
+                let _ = w.write_all(&[supervise::DETACH]);
+            }
+        }
+        self.services.clear();
+    }
+
     /// Process-group ids, for /proc sampling.
     pub fn groups(&self) -> Vec<(String, i32)> {
         self.services
@@ -123,6 +174,48 @@ impl Drop for LocalStack {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Stops a process group soy started in an earlier run; returns whether anything of it was
+/// running. The group is soy's when its leader is the very supervisor recorded then, or
+/// when the leader is gone but members remain (Linux does not reuse a pid while a process
+/// group of that id exists, so they are the same group).
+pub fn stop_recorded(pgid: i32, started: u64) -> bool {
+    let leader_is_another = procfs::alive(pgid) && procfs::start_time(pgid) != Some(started);
+    if leader_is_another || procfs::group_members(pgid).is_empty() {
+        return false;
+    }
+    let group = Pid::from_raw(pgid);
+    let _ = killpg(group, Signal::SIGTERM);
+    let deadline = Instant::now() + GRACE;
+    while !procfs::group_members(pgid).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = killpg(group, Signal::SIGKILL);
+    true
+}
+
+/// `program` as it will be run: a path as given, or the first executable of that name on
+/// `PATH`, so a missing program is reported before anything is started.
+fn find_program(program: &Path) -> Result<PathBuf, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let runnable = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.components().count() > 1 || program.is_absolute() {
+        return if runnable(program) {
+            Ok(program.to_path_buf())
+        } else if program.exists() {
+            Err(format!("{} is not an executable file", program.display()))
+        } else {
+            Err(format!("{}: no such file", program.display()))
+        };
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join(program))
+        .find(|p| runnable(p))
+        .ok_or_else(|| format!("{}: not found on PATH", program.display()))
 }
 
 /// The last `n` lines of a log file.

@@ -4,6 +4,7 @@
 pub mod local;
 pub mod procfs;
 pub mod ready;
+pub mod supervise;
 pub mod swarm;
 pub mod swarm_spec;
 

@@ -36,8 +36,49 @@ pub fn alive(pid: i32) -> bool {
         .unwrap_or(false)
 }
 
+/// When process `pid` started (clock ticks since boot, `/proc/<pid>/stat` field 22): with the
+/// pid, it names one process, so a recycled pid is never mistaken for it.
+pub fn start_time(pid: i32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &s[s.rfind(')')? + 2..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Whether the process that started at `started` still runs as `pid`.
+pub fn same_alive(pid: i32, started: u64) -> bool {
+    alive(pid) && start_time(pid) == Some(started)
+}
+
+/// Processes (not zombies) whose process group is `pgid`.
+pub fn group_members(pgid: i32) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| {
+            let pid: i32 = e.file_name().to_string_lossy().parse().ok()?;
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            let rest = &stat[stat.rfind(')')? + 2..];
+            let mut f = rest.split_whitespace();
+            let state = f.next()?;
+            let pgrp: i32 = f.nth(1)?.parse().ok()?;
+            (pgrp == pgid && state != "Z" && state != "X").then_some(pid)
+        })
+        .collect()
+}
+
 /// Sums usage per process group over every process in /proc.
 pub fn sample(groups: &[i32]) -> Vec<Usage> {
+    sample_groups(groups, false)
+}
+
+/// Sums usage per process group, leaving out each group's leader (soy's supervisor of a
+/// local service, which is not part of the service).
+pub fn sample_without_leaders(groups: &[i32]) -> Vec<Usage> {
+    sample_groups(groups, true)
+}
+
+fn sample_groups(groups: &[i32], skip_leaders: bool) -> Vec<Usage> {
     let ticks = 100.0; // USER_HZ on Linux
     let page = 4096u64;
     let mut out = vec![Usage::default(); groups.len()];
@@ -53,6 +94,9 @@ pub fn sample(groups: &[i32]) -> Vec<Usage> {
             continue;
         };
         if let Some((pgrp, cpu, rss)) = parse_stat(&stat) {
+            if skip_leaders && name.to_string_lossy().parse::<i32>().ok() == Some(pgrp) {
+                continue;
+            }
             if let Some(i) = groups.iter().position(|g| *g == pgrp) {
                 out[i].cpu_seconds += cpu as f64 / ticks;
                 out[i].rss_bytes += rss * page;
@@ -72,5 +116,11 @@ mod tests {
         assert_eq!(parse_stat(line), Some((123, 300, 300)));
         let me = sample(&[nix::unistd::getpgrp().as_raw()]);
         assert!(me[0].rss_bytes > 0);
+        let pid = std::process::id() as i32;
+        let started = start_time(pid).expect("own start time");
+        assert!(same_alive(pid, started));
+        assert!(!same_alive(pid, started + 1));
+        let group = nix::unistd::getpgrp().as_raw();
+        assert!(!group_members(group).is_empty());
     }
 }

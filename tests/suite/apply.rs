@@ -63,6 +63,47 @@ fn leftovers(marker: &str) -> String {
         .join("\n")
 }
 
+/// The gateway's port: the load's host in a manifest written by `manifest`.
+fn gateway_port(manifest: &Path) -> u16 {
+    let text = std::fs::read_to_string(manifest).expect("manifest");
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("host: http://127.0.0.1:"))
+        .and_then(|p| p.parse().ok())
+        .expect("a load host on 127.0.0.1")
+}
+
+/// Waits until the gateway on `port` has forwarded load requests (an event, not a sleep).
+fn wait_for_load(port: u16) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while super::gateway_metric(
+        port,
+        "envoy_cluster_upstream_rq_total{envoy_cluster_name=\"api_cluster\"}",
+    ) < 10.0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the load never reached the gateway"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Processes whose process group is `pgid`.
+fn group_members(pgid: i32) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        let Some(i) = stat.rfind(')') else { continue };
+        let f: Vec<&str> = stat[i + 2..].split_whitespace().collect();
+        if f.get(2).and_then(|g| g.parse::<i32>().ok()) == Some(pgid) && f.first() != Some(&"Z") {
+            out.push(stat[..=i].to_string());
+        }
+    }
+    out
+}
+
 fn summary_of(run_dir: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(run_dir.join("summary.json")).expect("summary.json"))
         .expect("json")
@@ -293,7 +334,8 @@ fn sigint_mid_run_tears_down_and_reports() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn");
-    std::thread::sleep(Duration::from_secs(5));
+    // Interrupt once the load is seen at the gateway, so this is mid-run, not mid-deploy.
+    wait_for_load(gateway_port(&m));
     let _ = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status();
@@ -376,5 +418,254 @@ fn report_rerenders_a_stored_run() {
     );
     let (bad, _) = soy(&["report", "tests/fixtures"], Duration::from_secs(20));
     assert_eq!(bad.status.code(), Some(2));
-    assert!(text(&bad.stderr).contains("is this a run directory?"));
+    assert!(text(&bad.stderr).contains("is not a run directory"));
+}
+
+#[test]
+fn sigkill_mid_run_leaves_no_service_and_soy_down_finds_nothing() {
+    let marker = format!("soy-sigkill-{}", std::process::id());
+    let m = manifest("sigkill", &marker, "", "{timeout: 20s}", "  run_time: 60s");
+    let out_dir = root().join("target/test-tmp/runs-sigkill");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_soy"))
+        .args(["apply", m.to_str().expect("utf8"), "--out"])
+        .arg(&out_dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    wait_for_load(gateway_port(&m));
+    let run_dir = std::fs::canonicalize(out_dir.join("sigkill").join("latest"))
+        .or_else(|_| {
+            // `latest` is linked at the end of a run; a killed run has none: take the newest.
+            let mut runs: Vec<_> = std::fs::read_dir(out_dir.join("sigkill"))
+                .expect("runs")
+                .flatten()
+                .map(|e| e.path())
+                .collect();
+            runs.sort();
+            runs.pop().ok_or(())
+        })
+        .expect("the run directory");
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run_dir.join("state.json")).expect("state.json"))
+            .expect("json");
+    let groups: Vec<i32> = state["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .filter_map(|s| s["pgid"].as_i64().map(|p| p as i32))
+        .collect();
+    assert_eq!(groups.len(), 2, "{state}");
+    assert!(groups.iter().all(|g| !group_members(*g).is_empty()));
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    let killed = std::time::Instant::now();
+    loop {
+        let left: Vec<String> = groups.iter().flat_map(|g| group_members(*g)).collect();
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            killed.elapsed() < Duration::from_secs(2),
+            "still running 2 s after SIGKILL: {left:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(leftovers(&marker), "", "processes left behind");
+    let (down, _) = soy(
+        &[
+            "down",
+            m.to_str().expect("utf8"),
+            "--out",
+            out_dir.to_str().expect("utf8"),
+        ],
+        Duration::from_secs(20),
+    );
+    assert_eq!(down.status.code(), Some(0), "{}", text(&down.stderr));
+    assert!(
+        text(&down.stdout).starts_with("nothing left of local stack sigkill"),
+        "{}",
+        text(&down.stdout)
+    );
+    let (report, _) = soy(
+        &["report", run_dir.to_str().expect("utf8"), "--format", "md"],
+        Duration::from_secs(20),
+    );
+    assert_eq!(report.status.code(), Some(0), "{}", text(&report.stderr));
+    assert!(
+        text(&report.stdout).contains("incomplete: killed"),
+        "{}",
+        text(&report.stdout)
+    );
+}
+
+#[test]
+fn soy_down_stops_what_a_killed_supervisor_left() {
+    // Services whose supervisors were killed before soy was: nothing watches them any more,
+    // and `soy down` finds their groups in state.json and stops them.
+    let marker = format!("soy-down-{}", std::process::id());
+    let m = manifest("down", &marker, "", "{timeout: 20s}", "  run_time: 60s");
+    let out_dir = root().join("target/test-tmp/runs-down");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_soy"))
+        .args(["apply", m.to_str().expect("utf8"), "--out"])
+        .arg(&out_dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    wait_for_load(gateway_port(&m));
+    let mut runs: Vec<_> = std::fs::read_dir(out_dir.join("down"))
+        .expect("runs")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    runs.sort();
+    let run_dir = runs.pop().expect("a run");
+    // Detach the supervisors as `teardown: never` does, then kill soy: the services stay.
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run_dir.join("state.json")).expect("state.json"))
+            .expect("json");
+    let groups: Vec<i32> = state["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .filter_map(|s| s["pgid"].as_i64().map(|p| p as i32))
+        .collect();
+    // Kill each supervisor (the leader of its group), then soy: the services run on.
+    for g in &groups {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &g.to_string()])
+            .status();
+    }
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    assert!(groups.iter().all(|g| !group_members(*g).is_empty()));
+    let (down, _) = soy(
+        &[
+            "down",
+            m.to_str().expect("utf8"),
+            "--out",
+            out_dir.to_str().expect("utf8"),
+        ],
+        Duration::from_secs(30),
+    );
+    assert_eq!(down.status.code(), Some(0), "{}", text(&down.stderr));
+    assert!(
+        text(&down.stdout).contains("stopped api, gateway of"),
+        "{}",
+        text(&down.stdout)
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while groups.iter().any(|g| !group_members(*g).is_empty()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "soy down left processes"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(leftovers(&marker), "");
+}
+
+#[test]
+fn a_damaged_run_directory_still_renders_with_warnings() {
+    let src = root().join("tests/fixtures/run/quickstart");
+    let dir = root().join("target/test-tmp/damaged-run");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("metrics")).expect("dir");
+    for f in [
+        "manifest.yaml",
+        "resolved.json",
+        "run.json",
+        "summary.json",
+        "metrics/series.json",
+    ] {
+        std::fs::copy(src.join(f), dir.join(f)).expect("copy");
+    }
+    // Truncated embedded samples and a cut-off results.json.
+    std::fs::write(dir.join("metrics/samples.tsdb"), b"SOYTSDB\x01\x00\x00").expect("tsdb");
+    let results = std::fs::read(src.join("results.json")).expect("results");
+    std::fs::write(dir.join("results.json"), &results[..results.len() / 2]).expect("cut");
+    let d = dir.to_str().expect("utf8");
+    let (md, _) = soy(&["report", d, "--format", "md"], Duration::from_secs(20));
+    assert_eq!(md.status.code(), Some(0), "{}", text(&md.stderr));
+    let page = text(&md.stdout);
+    assert!(
+        page.contains("metrics/samples.tsdb cannot be read"),
+        "{page}"
+    );
+    assert!(
+        page.contains("metrics/series.json) are shown instead"),
+        "{page}"
+    );
+    assert!(page.contains("results.json is damaged"), "{page}");
+    // Everything else is still there: the verdict and the load's headline numbers.
+    assert!(page.contains("3251"), "{page}");
+    let (html, _) = soy(&["report", d], Duration::from_secs(20));
+    assert_eq!(html.status.code(), Some(0), "{}", text(&html.stderr));
+    let html = std::fs::read_to_string(dir.join("report.html")).expect("report.html");
+    assert!(html.contains("id=\"warnings\""));
+    // New questions need the samples: that is an error, not a warning.
+    let (q, _) = soy(
+        &[
+            "report",
+            d,
+            "--format",
+            "md",
+            "--manifest",
+            "experiments/quickstart.yaml",
+        ],
+        Duration::from_secs(20),
+    );
+    assert_eq!(q.status.code(), Some(2), "{}", text(&q.stderr));
+}
+
+#[test]
+fn teardown_never_leaves_every_service_running_until_soy_down() {
+    let marker = format!("soy-never-{}", std::process::id());
+    let m = manifest(
+        "never",
+        &marker,
+        "",
+        "{timeout: 20s}\n  teardown: never",
+        "  run_time: 1s",
+    );
+    let out_dir = root().join("target/test-tmp/runs-never");
+    let (out, _) = soy(
+        &[
+            "apply",
+            m.to_str().expect("utf8"),
+            "--out",
+            out_dir.to_str().expect("utf8"),
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // soy has ended; both services (not just one) still answer.
+    let port = gateway_port(&m);
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        "the gateway stopped with soy"
+    );
+    assert_eq!(
+        leftovers(&marker)
+            .lines()
+            .filter(|l| l.contains("demo-service"))
+            .count(),
+        4
+    );
+    let (down, _) = soy(
+        &[
+            "down",
+            m.to_str().expect("utf8"),
+            "--out",
+            out_dir.to_str().expect("utf8"),
+        ],
+        Duration::from_secs(30),
+    );
+    assert!(
+        text(&down.stdout).contains("stopped api, gateway of"),
+        "{}",
+        text(&down.stdout)
+    );
+    assert_eq!(leftovers(&marker), "", "soy down left processes");
 }

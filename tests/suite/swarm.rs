@@ -353,7 +353,7 @@ fn sigint_mid_run_removes_the_stack_and_exits_130() {
             std::time::Instant::now() < deadline,
             "the load never started"
         );
-        let forwarded = gateway_metric(
+        let forwarded = super::gateway_metric(
             port,
             "envoy_cluster_upstream_rq_total{envoy_cluster_name=\"ms_exercise_cluster\"}",
         );
@@ -466,25 +466,4 @@ fn the_shipped_stacks_translate_and_their_prometheus_configs_are_valid() {
             .expect("promtool from Debian's prometheus package (scripts/test-all installs it)");
         assert!(out.status.success(), "{config}: {}", text(&out.stdout));
     }
-}
-
-/// A value from the gateway's metrics on its published loopback port (0 when unreachable).
-fn gateway_metric(port: u16, series: &str) -> f64 {
-    use std::io::{Read, Write};
-    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
-        return 0.0;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-    if s.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        .is_err()
-    {
-        return 0.0;
-    }
-    let mut body = String::new();
-    let _ = s.read_to_string(&mut body);
-    body.lines()
-        .find(|l| l.starts_with(series))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
 }

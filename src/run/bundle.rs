@@ -1,0 +1,156 @@
+//! A stored run, read back from its directory for `soy report` (and later `soy compare`):
+//! every file that can be read is used, and every one that cannot becomes a warning naming
+//! it and why, so a damaged run still renders. A run whose `soy apply` was killed (run.json
+//! still says `running`, and that process is gone) reads as `incomplete: killed`.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::record::RunRecord;
+use super::state::RunState;
+use crate::analysis::series::QueryResult;
+use crate::load::results::Results;
+use crate::report::summary::Summary;
+
+/// Why a directory cannot be read as a run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    #[error(
+        "{dir} is not a run directory: it has neither a readable summary.json nor run.json ({why})"
+    )]
+    NotARun { dir: String, why: String },
+}
+
+/// What a run directory holds.
+#[derive(Debug, Clone)]
+pub struct StoredRun {
+    pub dir: PathBuf,
+    /// From summary.json, or rebuilt from run.json for a run that never finished; its
+    /// `warnings` list what could not be read.
+    pub summary: Summary,
+    pub record: Option<RunRecord>,
+    pub results: Option<Results>,
+    pub metrics: Vec<QueryResult>,
+    /// The exact manifest the run used (empty when missing).
+    pub manifest: String,
+    /// The plan the run executed (`resolved.json`), `Null` when missing.
+    pub resolved: Value,
+}
+
+impl StoredRun {
+    /// Notes a problem with the stored files.
+    pub fn warn(&mut self, w: String) {
+        self.summary.warnings.push(w);
+    }
+}
+
+/// Reads the run in `dir`.
+pub fn read(dir: &Path) -> Result<StoredRun, BundleError> {
+    let mut warnings = Vec::new();
+    let record: Result<RunRecord, String> = json(dir, "run.json");
+    let summary = match json::<Summary>(dir, "summary.json") {
+        Ok(s) => s,
+        Err(why) => match &record {
+            Ok(r) => {
+                let killed = r.status == "running" && !still_running(dir);
+                if !killed && r.status != "running" {
+                    warnings.push(format!("{why}; the summary is rebuilt from run.json"));
+                }
+                from_record(r, killed, dir)
+            }
+            Err(rwhy) => {
+                return Err(BundleError::NotARun {
+                    dir: dir.display().to_string(),
+                    why: format!("{why}; {rwhy}"),
+                });
+            }
+        },
+    };
+    let results = match json::<Results>(dir, "results.json") {
+        Ok(r) => Some(r),
+        Err(why) => {
+            if summary.load.is_some() || dir.join("results.json").exists() {
+                warnings.push(format!(
+                    "{why}: the per-second load charts and failure details are unavailable"
+                ));
+            }
+            None
+        }
+    };
+    let metrics = match json::<Vec<QueryResult>>(dir, "metrics/series.json") {
+        Ok(m) => m,
+        Err(why) => {
+            if !summary.metrics.is_empty() || dir.join("metrics/series.json").exists() {
+                warnings.push(format!("{why}: metric series are unavailable"));
+            }
+            Vec::new()
+        }
+    };
+    let manifest = std::fs::read_to_string(dir.join("manifest.yaml")).unwrap_or_else(|e| {
+        warnings.push(format!("manifest.yaml: {e}"));
+        String::new()
+    });
+    let resolved = json::<Value>(dir, "resolved.json").unwrap_or(Value::Null);
+    let mut run = StoredRun {
+        dir: dir.to_path_buf(),
+        summary,
+        record: record.ok(),
+        results,
+        metrics,
+        manifest,
+        resolved,
+    };
+    for w in warnings {
+        run.warn(w);
+    }
+    Ok(run)
+}
+
+fn json<T: serde::de::DeserializeOwned>(dir: &Path, name: &str) -> Result<T, String> {
+    let text = std::fs::read_to_string(dir.join(name)).map_err(|e| format!("{name}: {e}"))?;
+    serde_json::from_str(&text).map_err(|e| format!("{name} is damaged: {e}"))
+}
+
+/// Whether the `soy apply` that wrote this run is still going.
+fn still_running(dir: &Path) -> bool {
+    json::<RunState>(dir, "state.json").is_ok_and(|s| s.soy_alive())
+}
+
+/// The summary of a run that did not write one.
+fn from_record(r: &RunRecord, killed: bool, dir: &Path) -> Summary {
+    let last = r.phases.last().map(|p| p.name.clone());
+    let reason = if killed {
+        Some(match last {
+            Some(p) => format!("killed: soy ended without finishing, during or after `{p}`"),
+            None => "killed: soy ended without finishing the run".into(),
+        })
+    } else if r.status == "running" {
+        Some(format!(
+            "still running (soy pid {})",
+            json::<RunState>(dir, "state.json").map_or(0, |s| s.soy_pid)
+        ))
+    } else {
+        r.reason.clone()
+    };
+    Summary {
+        experiment: r.experiment.clone(),
+        description: None,
+        run_id: r.run_id.clone(),
+        status: if r.status == "running" {
+            "incomplete".into()
+        } else {
+            r.status.clone()
+        },
+        reason,
+        exit_code: r.exit_code,
+        soy_version: r.soy_version.clone(),
+        git: r.git.clone(),
+        phases: r.phases.clone(),
+        slos: Vec::new(),
+        load: None,
+        metrics: Vec::new(),
+        events: Vec::new(),
+        warnings: Vec::new(),
+    }
+}

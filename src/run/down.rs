@@ -1,0 +1,60 @@
+//! `soy down` for local stacks: stops the processes that runs of an experiment recorded in
+//! their state.json and left behind (a run killed with SIGKILL, `teardown: never`).
+//! Only process groups whose leader is still the very process soy started are touched.
+
+use std::path::Path;
+
+use super::state::RunState;
+use crate::stack::local;
+
+/// What `soy down` found of one run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cleaned {
+    pub run: String,
+    /// Services that were still running and were stopped.
+    pub stopped: Vec<String>,
+}
+
+/// Stops what runs of `experiment` under `out` left running; a run whose `soy apply` is
+/// still going is left alone.
+pub fn local(out: &Path, experiment: &str) -> Result<Vec<Cleaned>, String> {
+    let dir = out.join(experiment);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(format!("cannot read {}: {e}", dir.display())),
+    };
+    let mut runs: Vec<_> = entries
+        .flatten()
+        .filter(|e| e.file_name() != "latest")
+        .map(|e| e.path())
+        .collect();
+    runs.sort();
+    let mut out = Vec::new();
+    for run in runs {
+        let Ok(text) = std::fs::read_to_string(run.join("state.json")) else {
+            continue;
+        };
+        let state: RunState = serde_json::from_str(&text)
+            .map_err(|e| format!("{}: state.json: {e}", run.display()))?;
+        if state.soy_alive() {
+            eprintln!(
+                "soy: {} is still running (pid {}); leaving it",
+                run.display(),
+                state.soy_pid
+            );
+            continue;
+        }
+        let stopped: Vec<String> = state
+            .services
+            .iter()
+            .filter(|s| local::stop_recorded(s.pgid, s.started))
+            .map(|s| s.name.clone())
+            .collect();
+        out.push(Cleaned {
+            run: run.display().to_string(),
+            stopped,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,99 @@
+//! `soy supervise`: the small process between soy and each local service, so that nothing
+//! outlives soy, even when soy is killed with SIGKILL. It leads the service's process group,
+//! starts the service, and reads its standard input — a pipe whose other end only soy holds.
+//! End of file there means soy is gone: the supervisor sends SIGTERM to the group, then
+//! SIGKILL after `ORPHAN_GRACE`. A `d` byte on the pipe detaches (soy leaves the stack running
+//! on purpose, `teardown: never`). Otherwise it waits for the service and exits as it did.
+//!
+//! It ignores nothing: SIGTERM, SIGINT, SIGHUP and SIGQUIT are blocked in the supervisor only
+//! (the service starts with an empty signal mask, as Rust's `Command` resets it), so a stop
+//! signal sent to the group reaches the service and the supervisor waits for it to finish.
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use nix::sys::signal::{SigSet, Signal, killpg};
+use nix::unistd::getpgrp;
+
+/// How long an orphaned service has between SIGTERM and SIGKILL.
+pub const ORPHAN_GRACE: Duration = Duration::from_millis(1000);
+
+/// The byte soy writes to let its services outlive it.
+pub const DETACH: u8 = b'd';
+
+/// Runs `program args` under supervision; returns the exit code to leave with.
+pub fn run(program: &OsString, args: &[OsString]) -> u8 {
+    let mut stop = SigSet::empty();
+    for s in [
+        Signal::SIGTERM,
+        Signal::SIGINT,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+    ] {
+        stop.add(s);
+    }
+    // Blocked before any thread starts, so every thread of the supervisor has it blocked.
+    let _ = stop.thread_block();
+    let mut child = match Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!(
+                "soy supervise: cannot start {}: {e}",
+                program.to_string_lossy()
+            );
+            return 127;
+        }
+    };
+    let orphaned = Arc::new(AtomicBool::new(false));
+    {
+        let orphaned = orphaned.clone();
+        std::thread::spawn(move || watch_parent(&orphaned));
+    }
+    let status = child.wait();
+    if orphaned.load(Ordering::SeqCst) {
+        // Whatever the service left in its group goes too (this process included).
+        let _ = killpg(getpgrp(), Signal::SIGKILL);
+    }
+    match status {
+        Ok(s) => exit_code(s),
+        Err(_) => 1,
+    }
+}
+
+/// Reads the pipe from soy until it closes (soy is gone) or says detach.
+fn watch_parent(orphaned: &AtomicBool) {
+    let mut stdin = std::io::stdin().lock();
+    let mut buf = [0u8; 16];
+    loop {
+        match stdin.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) if buf[..n].contains(&DETACH) => return,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    orphaned.store(true, Ordering::SeqCst);
+    let group = getpgrp();
+    let _ = killpg(group, Signal::SIGTERM);
+    std::thread::sleep(ORPHAN_GRACE);
+    let _ = killpg(group, Signal::SIGKILL);
+}
+
+/// The service's exit code; 128 + the signal when a signal ended it (as shells report it).
+fn exit_code(s: std::process::ExitStatus) -> u8 {
+    use std::os::unix::process::ExitStatusExt;
+    match (s.code(), s.signal()) {
+        (Some(c), _) => u8::try_from(c).unwrap_or(1),
+        (None, Some(sig)) => u8::try_from(128 + sig).unwrap_or(1),
+        _ => 1,
+    }
+}
