@@ -1,11 +1,17 @@
-//! The run: lifecycle of `soy apply`, its run directory and its record.
+//! The run: `soy apply`'s lifecycle as phases over a `Run` value (`apply.rs`, then
+//! `metrics_phase`, `load_phase`, `finish`), its stop signal and typed outcome (`stop`),
+//! its run directory and records, and reading a stored run back (`bundle`).
 
 pub mod apply;
 pub mod bundle;
 mod collect;
 pub mod dir;
 pub mod down;
+mod finish;
+mod load_phase;
+mod metrics_phase;
+pub mod phases;
 pub mod record;
 pub mod rerender;
 pub mod state;
-mod swarm_watch;
+pub mod stop;

@@ -31,15 +31,22 @@ pub struct Running {
 }
 
 /// The running local stack; stops every process when dropped.
+#[derive(Default)]
 pub struct LocalStack {
     pub services: Vec<Running>,
 }
 
 impl LocalStack {
-    pub fn new() -> Result<LocalStack, String> {
-        Ok(LocalStack {
-            services: Vec::new(),
-        })
+    /// The started processes, as the run's state records them.
+    pub fn processes(&self) -> Vec<super::driver::Process> {
+        self.services
+            .iter()
+            .map(|r| super::driver::Process {
+                name: r.name.clone(),
+                pgid: r.child.id() as i32,
+                started: r.started,
+            })
+            .collect()
     }
 
     /// Starts one service under `soy supervise`. `soy` as command means this soy binary.

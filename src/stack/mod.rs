@@ -1,12 +1,16 @@
 //! The system under test: the stack drivers (local processes, Docker Swarm) and what the
 //! plan knows of a stack.
 
+pub mod driver;
 pub mod local;
+pub mod local_driver;
 pub mod procfs;
 pub mod ready;
 pub mod supervise;
 pub mod swarm;
+pub mod swarm_driver;
 pub mod swarm_spec;
+pub mod swarm_watch;
 
 /// A stack as the plan sees it: its name and its services with their replicas.
 #[derive(Debug, Clone, serde::Serialize)]

@@ -1,0 +1,183 @@
+//! The end of a run: judge the SLOs, write what was collected (results, Locust CSV, series,
+//! run.json, summary.json) and the reports, and print the outcome. A file that cannot be
+//! written is reported and turns a passing run's exit code into a runtime failure.
+
+use super::apply::{Outcome, Run};
+use super::record::{self, RunRecord};
+use super::stop::{RunStatus, StopReason};
+use crate::analysis::series::QueryResult;
+use crate::analysis::slo;
+use crate::exit;
+use crate::report::render;
+use crate::report::summary::{LoadSummary, MetricSummary, Summary};
+
+/// Judges, writes and reports; returns how the run ended.
+pub fn finish(mut run: Run<'_>) -> Outcome {
+    let exp = &run.m.experiment;
+    let verdicts = slo::judge(&exp.slos, run.results.as_ref(), &run.metrics);
+    let failed = verdicts.iter().any(|v| !v.passed());
+    let (status, exit_code) = match (&run.ended, failed) {
+        (Some(StopReason::Interrupted), _) => (RunStatus::Incomplete, exit::INTERRUPTED),
+        (Some(_), _) => (RunStatus::Incomplete, exit::RUNTIME),
+        (None, true) => (RunStatus::Failed, exit::SLO_FAILED),
+        (None, false) => (RunStatus::Passed, exit::OK),
+    };
+    run.events.sort_by(|a, b| a.at.total_cmp(&b.at));
+    let git = record::git_state(&run.m.dir);
+    let reason = run.ended.as_ref().map(ToString::to_string);
+    let summary = Summary {
+        experiment: exp.metadata.name.clone(),
+        description: exp.metadata.description.clone(),
+        run_id: run.dir.id.clone(),
+        status: status.as_str().into(),
+        reason: reason.clone(),
+        exit_code,
+        soy_version: env!("CARGO_PKG_VERSION").into(),
+        git: git.clone(),
+        phases: run.phases.0.clone(),
+        slos: verdicts,
+        load: run.results.as_ref().map(LoadSummary::from_results),
+        metrics: run.metrics.iter().map(metric_summary).collect(),
+        events: run.events.clone(),
+        warnings: Vec::new(),
+    };
+    let record = RunRecord {
+        soy_version: env!("CARGO_PKG_VERSION").into(),
+        api_version: crate::manifest::model::API_VERSION.into(),
+        run_id: run.dir.id.clone(),
+        experiment: exp.metadata.name.clone(),
+        host: record::hostname(),
+        git,
+        command_line: run.opts.command_line.clone(),
+        phases: run.phases.0.clone(),
+        status: status.as_str().into(),
+        reason,
+        exit_code,
+    };
+    let mut problems = write_files(&run, &summary, &record);
+    let report = write_report(&run, &summary).unwrap_or_else(|e| {
+        problems.push(e);
+        None
+    });
+    run.dir.link_latest();
+    print(&run, &summary, &problems);
+    Outcome {
+        exit_code: if problems.is_empty() || exit_code != exit::OK {
+            exit_code
+        } else {
+            exit::RUNTIME
+        },
+        run_dir: run.dir.path.clone(),
+        report,
+    }
+}
+
+fn metric_summary(q: &QueryResult) -> MetricSummary {
+    MetricSummary {
+        name: q.name.clone(),
+        series: q.series.len(),
+        missing: q.missing.clone(),
+        warnings: q.warnings.clone(),
+        gaps: q.gaps.clone(),
+    }
+}
+
+/// Writes the data files; returns what could not be written.
+fn write_files(run: &Run<'_>, summary: &Summary, record: &RunRecord) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut json = |name: &str, value: Result<Vec<u8>, serde_json::Error>| {
+        let written = value
+            .map_err(|e| format!("cannot write {name}: {e}"))
+            .and_then(|bytes| run.dir.write(name, &bytes));
+        if let Err(e) = written {
+            problems.push(e);
+        }
+    };
+    if let Some(r) = &run.results {
+        json("results.json", serde_json::to_vec_pretty(r));
+    }
+    json(
+        "metrics/series.json",
+        serde_json::to_vec_pretty(&run.metrics),
+    );
+    json("run.json", serde_json::to_vec_pretty(record));
+    json("summary.json", serde_json::to_vec_pretty(summary));
+    let mut text = |name: &str, body: &str| {
+        if let Err(e) = run.dir.write(name, body.as_bytes()) {
+            problems.push(e);
+        }
+    };
+    if let (Some(r), Some(prefix)) = (&run.results, &run.m.experiment.load.csv) {
+        for (suffix, body) in crate::load::locust_csv::files(r) {
+            text(&format!("{prefix}{suffix}"), &body);
+        }
+    }
+    text("metrics/series.csv", &tidy_csv(&run.metrics));
+    problems
+}
+
+fn write_report(run: &Run<'_>, summary: &Summary) -> Result<Option<std::path::PathBuf>, String> {
+    let exp = &run.m.experiment;
+    let data = render::build(render::Inputs {
+        title: exp
+            .report
+            .title
+            .clone()
+            .unwrap_or_else(|| exp.metadata.name.clone()),
+        summary: summary.clone(),
+        results: run.results.as_ref(),
+        metrics: &run.metrics,
+        labels: exp.metadata.labels.clone(),
+        manifest: run.m.source.clone(),
+        command_line: run.opts.command_line.join(" "),
+        host: record::hostname(),
+        load_start: run.load_start,
+        warmup_s: exp.load.warmup.as_secs_f64(),
+        cooldown_s: exp.load.cooldown.as_secs_f64(),
+    });
+    super::dir::write_report(&run.dir, &data, &exp.report, &run.m.dir, summary)
+}
+
+fn print(run: &Run<'_>, summary: &Summary, problems: &[String]) {
+    for p in problems {
+        eprintln!("soy: {p}");
+    }
+    if let Some(r) = &run.results {
+        eprintln!("{}", r.summary());
+    }
+    for v in &summary.slos {
+        eprintln!(
+            "soy: SLO {}: {:?} ({})",
+            v.name,
+            v.status,
+            v.observed
+                .map_or("no data".into(), |o| format!("{o:.3} {}", v.unit))
+        );
+    }
+    if let Some(r) = &summary.reason {
+        eprintln!("soy: run incomplete: {r}");
+    }
+}
+
+/// `timestamp,query,labels,value` rows.
+fn tidy_csv(metrics: &[QueryResult]) -> String {
+    let mut s = String::from("timestamp,query,labels,value\n");
+    for q in metrics {
+        for se in &q.series {
+            let labels = se
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(";");
+            for (t, v) in &se.points {
+                s.push_str(&format!(
+                    "{t:.3},{},\"{}\",{v}\n",
+                    q.name,
+                    labels.replace('"', "\"\"")
+                ));
+            }
+        }
+    }
+    s
+}
