@@ -1,9 +1,20 @@
-//! Metric series as stored with a run: a name, labels, and `(unix seconds, value)` points.
+//! Metric series as stored with a run: a name, labels, and `(unix seconds, value)` points;
+//! and the events that happened to the stack, timed from the load's start.
 
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+/// Something done to the stack during the run (an action, a failed task).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Event {
+    /// Seconds from the start of the load.
+    pub at: f64,
+    pub what: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
 
 /// One labelled series.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -45,7 +45,7 @@ pub fn judge(slos: &[Slo], load: Option<&Results>, metrics: &[QueryResult]) -> V
 }
 
 fn judge_one(s: &Slo, load: Option<&Results>, metrics: &[QueryResult]) -> Verdict {
-    let name = crate::plan::describe_slo(s);
+    let name = s.describe();
     let mut limits = Vec::new();
     if let Some(min) = s.min {
         limits.push(format!(">= {min}"));

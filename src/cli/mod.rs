@@ -24,12 +24,10 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::Grafana { file, output } => {
             let m = manifest::load(&file)?;
             let p = plan::build(&m)?;
-            let text = serde_json::to_string_pretty(&crate::metrics::grafana::dashboard(
-                &m.experiment,
-                &p,
-            ))
-            .unwrap_or_default()
-                + "\n";
+            let text =
+                serde_json::to_string_pretty(&crate::report::grafana::dashboard(&m.experiment, &p))
+                    .unwrap_or_default()
+                    + "\n";
             match output {
                 Some(path) => {
                     crate::run::dir::write_atomic(&path, text.as_bytes())

@@ -3,7 +3,6 @@
 
 pub mod cadvisor;
 pub mod embedded;
-pub mod grafana;
 pub mod openmetrics;
 pub mod presets;
 pub mod prometheus;

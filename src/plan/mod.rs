@@ -374,37 +374,5 @@ fn describe_request(r: &crate::manifest::model::Request) -> String {
 
 /// One line describing an SLO: `p95 of all requests <= 250ms`.
 pub fn describe_slo(s: &Slo) -> String {
-    let subject = match (&s.load, &s.query) {
-        (Some(stat), _) => {
-            let stat = serde_json::to_value(stat)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
-            match &s.request {
-                Some(r) => format!("{stat} of `{r}`"),
-                None => format!("{stat} of all requests"),
-            }
-        }
-        (None, Some(q)) => {
-            let stat = s.stat.map_or("mean".to_string(), |st| st.to_string());
-            let per = match s.per {
-                crate::manifest::model::SloScope::Total => "",
-                crate::manifest::model::SloScope::Series => " per series",
-            };
-            format!("{stat} of query `{q}`{per}")
-        }
-        (None, None) => "nothing".into(),
-    };
-    let mut parts = Vec::new();
-    if let Some(min) = s.min {
-        parts.push(format!(">= {min}"));
-    }
-    if let Some(max) = s.max {
-        parts.push(format!("<= {max}"));
-    }
-    let line = format!("{subject} {}", parts.join(" and "));
-    match &s.name {
-        Some(n) => format!("{n}: {line}"),
-        None => line,
-    }
+    s.describe()
 }

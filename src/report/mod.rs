@@ -1,5 +1,6 @@
 //! Reports: charts, the summary, HTML and Markdown through templates, JUnit XML.
 
 pub mod charts;
+pub mod grafana;
 pub mod render;
 pub mod summary;

@@ -6,7 +6,35 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::slo::Verdict;
 use crate::load::results::Results;
-use crate::run::record::{GitState, PhaseRecord};
+
+/// How a phase ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PhaseStatus {
+    Ok,
+    Failed,
+    Interrupted,
+    Skipped,
+}
+
+/// One phase of the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PhaseRecord {
+    pub name: String,
+    /// Unix seconds.
+    pub started_at: f64,
+    pub ended_at: f64,
+    pub status: PhaseStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The git state of the manifest's repository.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct GitState {
+    pub commit: String,
+    pub dirty: bool,
+}
 
 pub const SUMMARY_SCHEMA_PATH: &str = "schemas/summary.schema.json";
 
@@ -38,15 +66,7 @@ pub struct Summary {
     pub warnings: Vec<String>,
 }
 
-/// Something done to the stack during the run.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct Event {
-    /// Seconds from the start of the load.
-    pub at: f64,
-    pub what: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
+pub use crate::analysis::series::Event;
 
 /// The load's headline numbers, over the measured window.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

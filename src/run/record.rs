@@ -4,34 +4,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// How a phase ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PhaseStatus {
-    Ok,
-    Failed,
-    Interrupted,
-    Skipped,
-}
-
-/// One phase of the run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct PhaseRecord {
-    pub name: String,
-    /// Unix seconds.
-    pub started_at: f64,
-    pub ended_at: f64,
-    pub status: PhaseStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-/// The git state of the manifest's repository.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct GitState {
-    pub commit: String,
-    pub dirty: bool,
-}
+pub use crate::report::summary::{GitState, PhaseRecord, PhaseStatus};
 
 /// `run.json`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

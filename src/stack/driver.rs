@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::analysis::series::Event;
 use crate::analysis::series::QueryResult;
 use crate::load::Exposition;
 use crate::manifest::model::Action;
-use crate::report::summary::Event;
 
 /// A local process soy started, as recorded in the run's state (to clean up after a kill).
 #[derive(Debug, Clone, PartialEq)]

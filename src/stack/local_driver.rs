@@ -11,10 +11,10 @@ use tokio::sync::watch;
 use super::driver::{Background, Process, StackDriver, Watched, Watcher};
 use super::local::LocalStack;
 use super::{procfs, ready};
+use crate::analysis::series::Event;
 use crate::load::Exposition;
 use crate::manifest::model::{Action, LocalService};
 use crate::metrics::cadvisor;
-use crate::report::summary::Event;
 
 pub struct Local {
     stack: String,

@@ -8,8 +8,8 @@ use std::time::Duration;
 use super::driver::{Background, Process, StackDriver, Watcher};
 use super::swarm::Swarm;
 use super::swarm_spec::StackSpec;
+use crate::analysis::series::Event;
 use crate::manifest::model::Action;
-use crate::report::summary::Event;
 
 pub struct SwarmDriver {
     spec: StackSpec,

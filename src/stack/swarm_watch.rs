@@ -8,11 +8,11 @@ use tokio::sync::watch;
 
 use super::driver::{Background, Watched, Watcher};
 use super::swarm::{Replicas, Swarm};
+use crate::analysis::series::Event;
 use crate::analysis::series::{QueryResult, Series};
 use crate::clock;
 use crate::load::Exposition;
 use crate::metrics::cadvisor;
-use crate::report::summary::Event;
 
 /// Replica counts: when, and each service's.
 type ReplicaSamples = Vec<(f64, Vec<Replicas>)>;

@@ -39,6 +39,46 @@ pub struct Slo {
     pub min: Option<Threshold>,
 }
 
+impl Slo {
+    /// One line describing the objective: `p95 of all requests <= 250ms`.
+    pub fn describe(&self) -> String {
+        let s = self;
+        let subject = match (&s.load, &s.query) {
+            (Some(stat), _) => {
+                let stat = serde_json::to_value(stat)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                match &s.request {
+                    Some(r) => format!("{stat} of `{r}`"),
+                    None => format!("{stat} of all requests"),
+                }
+            }
+            (None, Some(q)) => {
+                let stat = s.stat.map_or("mean".to_string(), |st| st.to_string());
+                let per = match s.per {
+                    SloScope::Total => "",
+                    SloScope::Series => " per series",
+                };
+                format!("{stat} of query `{q}`{per}")
+            }
+            (None, None) => "nothing".into(),
+        };
+        let mut parts = Vec::new();
+        if let Some(min) = s.min {
+            parts.push(format!(">= {min}"));
+        }
+        if let Some(max) = s.max {
+            parts.push(format!("<= {max}"));
+        }
+        let line = format!("{subject} {}", parts.join(" and "));
+        match &s.name {
+            Some(n) => format!("{n}: {line}"),
+            None => line,
+        }
+    }
+}
+
 /// A statistic of the load generator's results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]

@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 
-use super::query::{QueryContext, expand};
 use crate::manifest::model::Experiment;
+use crate::metrics::query::{QueryContext, expand};
 use crate::plan::Plan;
 
 /// Builds the dashboard JSON.
