@@ -51,7 +51,7 @@ pub fn run(args: &LoadArgs) -> Result<u8, Error> {
             (load, Default::default(), PathBuf::from("."), None)
         }
     };
-    let cfg = configure(&load, vars, &overrides, &dir).map_err(Error::Usage)?;
+    let cfg = configure(&load, vars, &overrides, &dir, None).map_err(Error::Usage)?;
     let live = Live::new(cfg.model == crate::manifest::model::Workload::Open);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -22,8 +22,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
             check_queries,
         } => validate(&files, check_queries),
         Command::Grafana { file, output } => {
-            let m = manifest::load(&file)?;
-            let p = plan::build(&m)?;
+            let (m, p) = plan::load(&file)?;
             let text =
                 serde_json::to_string_pretty(&crate::report::grafana::dashboard(&m.experiment, &p))
                     .unwrap_or_default()
@@ -40,8 +39,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::Schema { summary: false } => out(&manifest::schema::generate_text()),
         Command::Schema { summary: true } => out(&crate::report::summary::schema_text()),
         Command::Plan { file, output } => {
-            let m = manifest::load(&file)?;
-            let p = plan::build(&m)?;
+            let (_, p) = plan::load(&file)?;
             warn(&p);
             match output {
                 Output::Text => out(&plan::render_text(&p)),
@@ -53,8 +51,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
             out,
             allow_missing_metrics,
         } => {
-            let m = manifest::load(&file)?;
-            let p = plan::build(&m)?;
+            let (m, p) = plan::load(&file)?;
             warn(&p);
             let opts = crate::run::apply::ApplyOptions {
                 out,
@@ -202,9 +199,7 @@ fn validate(files: &[std::path::PathBuf], check_queries: bool) -> Result<u8, Err
     for f in files {
         // The plan reads what the manifest refers to (a swarm stack's Compose file, a
         // trace), so a manifest is valid only when it plans.
-        let planned = manifest::load(f)
-            .map_err(Error::from)
-            .and_then(|m| plan::build(&m).map(|p| (m, p)).map_err(Error::from));
+        let planned = plan::load(f);
         match planned {
             Ok((m, p)) => {
                 warn(&p);

@@ -28,12 +28,14 @@ pub struct Overrides {
     pub http2: bool,
 }
 
-/// Builds the engine configuration; `base_dir` resolves a trace file.
+/// Builds the engine configuration; `base_dir` resolves relative files. A trace shape uses
+/// `trace` when the caller has read it already (the plan has), else reads its file.
 pub fn configure(
     load: &Load,
     vars: BTreeMap<String, JValue>,
     o: &Overrides,
     base_dir: &std::path::Path,
+    trace: Option<&shape::TracePoints>,
 ) -> Result<EngineConfig, String> {
     let mut load = load.clone();
     if o.rate.is_some() {
@@ -56,6 +58,7 @@ pub fn configure(
         }
     }
     let trace = match &load.shape {
+        Shape::Trace(_) if trace.is_some() => trace.cloned(),
         Shape::Trace(t) => {
             let path = base_dir.join(&t.file);
             let text = std::fs::read_to_string(&path)

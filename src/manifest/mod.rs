@@ -56,6 +56,21 @@ pub enum LoadError {
 
 /// Reads and checks a manifest file.
 pub fn load(path: &Path) -> Result<Manifest, LoadError> {
+    let (m, problems) = load_unchecked(path)?;
+    if problems.is_empty() {
+        Ok(m)
+    } else {
+        Err(LoadError::Invalid(Diagnostics {
+            file: m.path.display().to_string(),
+            source: m.source,
+            items: problems,
+        }))
+    }
+}
+
+/// Reads a manifest through every stage up to the typed model, and returns it with what its
+/// semantic checks found, so a later stage can add its own findings and report all at once.
+pub fn load_unchecked(path: &Path) -> Result<(Manifest, Vec<Diagnostic>), LoadError> {
     let file = path.display().to_string();
     let text = match source::read(path) {
         Ok(t) => t,
@@ -84,11 +99,29 @@ pub fn load(path: &Path) -> Result<Manifest, LoadError> {
         })
         .unwrap_or(Path::new("."))
         .to_path_buf();
-    parse(path.to_path_buf(), dir, text)
+    parse_unchecked(path.to_path_buf(), dir, text)
 }
 
 /// Checks manifest text; `dir` is where its relative paths point from.
 pub fn parse(path: PathBuf, dir: PathBuf, text: String) -> Result<Manifest, LoadError> {
+    let (m, problems) = parse_unchecked(path, dir, text)?;
+    if problems.is_empty() {
+        Ok(m)
+    } else {
+        Err(LoadError::Invalid(Diagnostics {
+            file: m.path.display().to_string(),
+            source: m.source,
+            items: problems,
+        }))
+    }
+}
+
+/// As `parse`, returning the semantic findings with the manifest instead of failing.
+fn parse_unchecked(
+    path: PathBuf,
+    dir: PathBuf,
+    text: String,
+) -> Result<(Manifest, Vec<Diagnostic>), LoadError> {
     let file = path.display().to_string();
     let invalid = |items: Vec<Diagnostic>, text: &str| {
         LoadError::Invalid(Diagnostics {
@@ -147,17 +180,15 @@ pub fn parse(path: PathBuf, dir: PathBuf, text: String) -> Result<Manifest, Load
         }
     };
     let problems = semantic::check(&experiment, &doc, &map, &dir);
-    if !problems.is_empty() {
-        return Err(invalid(problems, &text));
-    }
-    Ok(Manifest {
+    let m = Manifest {
         path,
         dir,
         source: text,
         doc,
         map,
         experiment,
-    })
+    };
+    Ok((m, problems))
 }
 
 fn path_to_pointer(path: &serde_path_to_error::Path) -> Pointer {

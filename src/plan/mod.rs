@@ -1,6 +1,7 @@
 //! The resolved experiment: what `soy apply` will do, in order, with every template rendered.
 //! `soy plan` prints it; the run pipeline executes it. Secrets stay as `${env:NAME}`.
 
+mod check_metrics;
 mod render;
 pub mod stack;
 
@@ -76,6 +77,9 @@ pub struct LoadPlan {
     pub segments: Vec<Segment>,
     pub on_start: Vec<String>,
     pub tasks: Vec<TaskPlan>,
+    /// A trace shape's points, read once by the plan (not printed).
+    #[serde(skip)]
+    pub trace: Option<shape::TracePoints>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -95,18 +99,44 @@ pub struct MetricsPlan {
     pub queries: Vec<ResolvedQuery>,
 }
 
-/// Why a valid manifest could not be planned.
+/// Why a manifest could not be planned.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    /// Checks of the manifest that needed the stack file (its services).
-    #[error("{}", .0.render().trim_end())]
-    Manifest(Diagnostics),
-    /// The stack file is unreadable or invalid.
+    /// The manifest could not be read, or its own checks failed (`plan::load`).
+    #[error(transparent)]
+    Load(#[from] crate::manifest::LoadError),
+    /// Problems in the manifest (its own checks and the plan stage's, all at once) and in
+    /// its stack file.
+    #[error("{}", render_invalid(.manifest.as_deref(), .compose.as_deref()))]
+    Invalid {
+        manifest: Option<Box<Diagnostics>>,
+        compose: Option<Box<crate::compose::ComposeError>>,
+    },
+    /// The stack file cannot be read or translated.
     #[error(transparent)]
     Compose(#[from] crate::compose::ComposeError),
-    /// A file read at plan time went away, a template no longer renders.
+    /// A template no longer renders.
     #[error("cannot plan {file}: {message}")]
     Other { file: String, message: String },
+}
+
+fn render_invalid(m: Option<&Diagnostics>, c: Option<&crate::compose::ComposeError>) -> String {
+    let mut parts = Vec::new();
+    if let Some(d) = m {
+        parts.push(d.render().trim_end().to_string());
+    }
+    if let Some(c) = c {
+        parts.push(c.to_string());
+    }
+    parts.join("\n\n")
+}
+
+/// Reads, checks and plans the manifest at `path`, reporting every problem at once: the
+/// manifest's own checks and the plan stage's (presets, the trace, the stack's services).
+pub fn load(path: &std::path::Path) -> Result<(Manifest, Plan), PlanError> {
+    let (m, problems) = crate::manifest::load_unchecked(path)?;
+    let plan = build_with(&m, problems)?;
+    Ok((m, plan))
 }
 
 impl Plan {
@@ -119,24 +149,96 @@ impl Plan {
     }
 }
 
-/// Resolves a checked manifest into a plan.
+/// Resolves a checked manifest into a plan (running the plan stage's checks).
 pub fn build(m: &Manifest) -> Result<Plan, PlanError> {
+    build_with(m, Vec::new())
+}
+
+/// The plan stage's checks over a manifest with `problems` found so far; every problem of
+/// the manifest is then reported together.
+fn build_with(
+    m: &Manifest,
+    problems: Vec<crate::manifest::diagnostic::Diagnostic>,
+) -> Result<Plan, PlanError> {
+    let mut c = crate::manifest::semantic::Checker::new(&m.map, &m.dir);
+    c.out = problems;
+    let resolved = stack::resolve(m, &mut c);
+    let facts = resolved
+        .as_ref()
+        .ok()
+        .map(|(info, _)| crate::manifest::semantic::StackFacts {
+            name: info.name.clone(),
+            services: info.service_names(),
+        });
+    check_metrics::check(&mut c, &m.experiment, facts.as_ref());
+    let trace = read_trace(m, &mut c);
+    let manifest = (!c.out.is_empty()).then(|| {
+        Box::new(Diagnostics {
+            file: m.path.display().to_string(),
+            source: m.source.clone(),
+            items: c.out,
+        })
+    });
+    let (info, swarm) = match (manifest, resolved) {
+        (None, Ok(r)) => r,
+        (None, Err(e)) => return Err(e),
+        (manifest, Err(PlanError::Compose(c))) => {
+            return Err(PlanError::Invalid {
+                manifest,
+                compose: Some(Box::new(c)),
+            });
+        }
+        (manifest, _) => {
+            return Err(PlanError::Invalid {
+                manifest,
+                compose: None,
+            });
+        }
+    };
+    assemble(m, info, swarm, trace)
+}
+
+/// The trace of a `kind: trace` shape, read once (a problem is positioned at its `file`).
+fn read_trace(
+    m: &Manifest,
+    c: &mut crate::manifest::semantic::Checker<'_>,
+) -> Option<shape::TracePoints> {
+    let crate::manifest::model::Shape::Trace(t) = &m.experiment.load.shape else {
+        return None;
+    };
+    let at = crate::manifest::pointer::Pointer::root()
+        .key("load")
+        .key("shape")
+        .key("file");
+    let path = m.dir.join(&t.file);
+    if !path.is_file() {
+        // The manifest's own check says so.
+        return None;
+    }
+    match std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read trace `{}`: {e}", t.file))
+        .and_then(|text| shape::parse_trace(&text).map_err(|e| format!("trace `{}`: {e}", t.file)))
+    {
+        Ok(points) => Some(points),
+        Err(e) => {
+            c.value(&at, e);
+            None
+        }
+    }
+}
+
+fn assemble(
+    m: &Manifest,
+    info: StackInfo,
+    swarm: Option<SwarmPlan>,
+    trace: Option<shape::TracePoints>,
+) -> Result<Plan, PlanError> {
     let fail = |message: String| PlanError::Other {
         file: m.path.display().to_string(),
         message,
     };
     let exp = &m.experiment;
-    let (info, swarm) = stack::resolve(m)?;
     let l = &exp.load;
-    let trace = match &l.shape {
-        crate::manifest::model::Shape::Trace(t) => {
-            let path = m.dir.join(&t.file);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| fail(format!("cannot read trace {}: {e}", path.display())))?;
-            Some(shape::parse_trace(&text).map_err(|e| fail(format!("trace {}: {e}", t.file)))?)
-        }
-        _ => None,
-    };
     let run_time = l
         .run_time
         .map(|d| d.as_secs_f64())
@@ -217,6 +319,7 @@ pub fn build(m: &Manifest) -> Result<Plan, PlanError> {
                 .map(|s| describe_request(&s.request))
                 .collect(),
             tasks: tasks(exp),
+            trace: trace.clone(),
         },
         metrics: MetricsPlan {
             source: match &exp.metrics.source {

@@ -8,9 +8,8 @@ use serde::Serialize;
 use super::PlanError;
 use crate::compose;
 use crate::manifest::Manifest;
-use crate::manifest::diagnostic::Diagnostics;
 use crate::manifest::model::{Stack, SwarmStack};
-use crate::manifest::semantic::{self, StackFacts};
+use crate::manifest::semantic::{self, Checker, StackFacts};
 use crate::manifest::template;
 use crate::stack::swarm_spec::{self, StackSpec};
 use crate::stack::{ServiceInfo, StackInfo};
@@ -30,7 +29,11 @@ pub struct SwarmPlan {
 }
 
 /// Resolves the stack: its name, its services and, for swarm, the translated Compose file.
-pub(super) fn resolve(m: &Manifest) -> Result<(StackInfo, Option<SwarmPlan>), PlanError> {
+/// The manifest checks that need a swarm stack's services report into `c`.
+pub(super) fn resolve(
+    m: &Manifest,
+    c: &mut Checker<'_>,
+) -> Result<(StackInfo, Option<SwarmPlan>), PlanError> {
     let exp = &m.experiment;
     let name = semantic::stack_name(exp).ok_or_else(|| PlanError::Other {
         file: m.path.display().to_string(),
@@ -38,7 +41,7 @@ pub(super) fn resolve(m: &Manifest) -> Result<(StackInfo, Option<SwarmPlan>), Pl
     })?;
     let (driver, services) = match &exp.stack {
         Stack::Swarm(s) => {
-            let (plan, services) = swarm(m, s, &name)?;
+            let (plan, services) = swarm(m, s, &name, c)?;
             let info = StackInfo {
                 driver: "swarm",
                 name,
@@ -73,6 +76,7 @@ fn swarm(
     m: &Manifest,
     s: &SwarmStack,
     name: &str,
+    checker: &mut Checker<'_>,
 ) -> Result<(SwarmPlan, Vec<ServiceInfo>), PlanError> {
     let vars = template::vars_context(&m.experiment.vars);
     let mut variables = BTreeMap::new();
@@ -83,19 +87,20 @@ fn swarm(
         })?;
         variables.insert(k.clone(), v);
     }
-    let c = compose::load(&m.dir.join(&s.file), &compose::variables(&variables))?;
+    let path = m.dir.join(&s.file);
+    if !path.is_file() && !checker.out.is_empty() {
+        // The manifest's own check has said so; reading it would only say it again.
+        return Err(PlanError::Other {
+            file: m.path.display().to_string(),
+            message: format!("stack file {} does not exist", path.display()),
+        });
+    }
+    let c = compose::load(&path, &compose::variables(&variables))?;
     let facts = StackFacts {
         name: name.to_string(),
         services: c.file.services.keys().cloned().collect(),
     };
-    let problems = semantic::check_services(&m.experiment, &m.map, &m.dir, &facts);
-    if !problems.is_empty() {
-        return Err(PlanError::Manifest(Diagnostics {
-            file: m.path.display().to_string(),
-            source: m.source.clone(),
-            items: problems,
-        }));
-    }
+    semantic::check_services(checker, &m.experiment, &facts);
     let overrides = swarm_spec::Overrides {
         replicas: s.replicas.clone(),
         env: s.env.clone(),

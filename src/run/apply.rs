@@ -217,6 +217,7 @@ fn load_driver(run: &mut Run<'_>) -> Result<SoyEngine, String> {
         run.vars.clone(),
         &Overrides::default(),
         &run.m.dir,
+        run.plan.load.trace.as_ref(),
     )
     .map(SoyEngine::new)
 }

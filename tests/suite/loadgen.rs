@@ -29,7 +29,7 @@ fn run(host: &str, load_yaml: &str) -> Results {
         seed: Some(7),
         ..Overrides::default()
     };
-    let cfg = configure(&m.experiment.load, vars, &o, &m.dir).expect("configure");
+    let cfg = configure(&m.experiment.load, vars, &o, &m.dir, None).expect("configure");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -208,9 +208,7 @@ fn shape(c: &mut Checker<'_>, base: &Pointer, l: &Load) {
                         )
                         .help = Some(format!(
                             "the stages last {} in all; shorten them or raise run_time",
-                            Duration::from_secs_f64(
-                                crate::load::shape::natural_length(&l.shape, None).unwrap_or(0.0)
-                            )
+                            Duration(st.stages.iter().map(|s| s.duration.0).sum())
                         ));
                     } else if start >= rt {
                         c.value(
@@ -235,16 +233,8 @@ fn shape(c: &mut Checker<'_>, base: &Pointer, l: &Load) {
                 );
             }
         }
-        Shape::Trace(t) => {
-            let before = c.out.len();
-            c.file(&sp.key("file"), &t.file, "trace file");
-            if c.out.len() == before {
-                let text = std::fs::read_to_string(c.dir.join(&t.file)).unwrap_or_default();
-                if let Err(e) = crate::load::shape::parse_trace(&text) {
-                    c.value(&sp.key("file"), format!("trace `{}`: {e}", t.file));
-                }
-            }
-        }
+        // Its content is read and checked once, by the plan.
+        Shape::Trace(t) => c.file(&sp.key("file"), &t.file, "trace file"),
     }
 }
 

@@ -5,7 +5,6 @@
 //! so every problem is found and shown at once.
 
 mod load;
-mod metrics;
 mod slos;
 mod stack;
 
@@ -19,7 +18,8 @@ use super::pointer::Pointer;
 use super::template;
 use super::yaml::SourceMap;
 
-/// Runs every semantic check on a schema-valid manifest.
+/// Runs every semantic check on a schema-valid manifest that needs nothing beyond it (the
+/// plan stage checks presets, the trace and the stack file's services).
 pub fn check(exp: &Experiment, doc: &Value, map: &SourceMap, dir: &Path) -> Vec<Diagnostic> {
     let mut c = Checker {
         map,
@@ -39,9 +39,8 @@ pub fn check(exp: &Experiment, doc: &Value, map: &SourceMap, dir: &Path) -> Vec<
         }
     }
     env_refs(&mut c, doc, &root);
-    let facts = stack::check(&mut c, exp);
+    stack::check(&mut c, exp);
     load::check(&mut c, exp);
-    metrics::check(&mut c, exp, facts.as_ref());
     slos::check(&mut c, exp);
     report(&mut c, exp);
     c.out
@@ -55,21 +54,9 @@ pub struct StackFacts {
 }
 
 /// The checks that need a swarm stack's services, run once the plan has read its Compose
-/// file, on a manifest that passed `check` (so the other findings are not repeated).
-pub fn check_services(
-    exp: &Experiment,
-    map: &SourceMap,
-    dir: &Path,
-    facts: &StackFacts,
-) -> Vec<Diagnostic> {
-    let mut c = Checker {
-        map,
-        dir,
-        out: Vec::new(),
-    };
-    stack::check_services(&mut c, exp, facts);
-    metrics::check(&mut c, exp, Some(facts));
-    c.out
+/// file.
+pub fn check_services(c: &mut Checker<'_>, exp: &Experiment, facts: &StackFacts) {
+    stack::check_services(c, exp, facts);
 }
 
 /// The stack's name with templates rendered, if it renders.
@@ -77,30 +64,44 @@ pub fn stack_name(exp: &Experiment) -> Option<String> {
     stack::stack_name(exp)
 }
 
-/// Collects diagnostics with positions.
-pub(crate) struct Checker<'a> {
+/// Collects diagnostics with positions in a manifest (the plan stage uses it too, for the
+/// checks that need presets, the load shape or the Compose file).
+pub struct Checker<'a> {
     map: &'a SourceMap,
     dir: &'a Path,
-    out: Vec<Diagnostic>,
+    pub out: Vec<Diagnostic>,
 }
 
-impl Checker<'_> {
+impl<'a> Checker<'a> {
+    pub fn new(map: &'a SourceMap, dir: &'a Path) -> Self {
+        Checker {
+            map,
+            dir,
+            out: Vec::new(),
+        }
+    }
+
+    /// The manifest's folder.
+    pub fn dir(&self) -> &Path {
+        self.dir
+    }
+
     /// A problem with the value at `ptr`.
-    fn value(&mut self, ptr: &Pointer, message: impl Into<String>) -> &mut Diagnostic {
+    pub fn value(&mut self, ptr: &Pointer, message: impl Into<String>) -> &mut Diagnostic {
         let pos = self.map.value_pos(&ptr.to_string());
         self.out.push(Diagnostic::new(pos, ptr.dotted(), message));
         self.out.last_mut().expect("just pushed")
     }
 
     /// A problem with the key at `ptr` (the entry as a whole).
-    fn key(&mut self, ptr: &Pointer, message: impl Into<String>) -> &mut Diagnostic {
+    pub fn key(&mut self, ptr: &Pointer, message: impl Into<String>) -> &mut Diagnostic {
         let pos = self.map.key_pos(&ptr.to_string());
         self.out.push(Diagnostic::new(pos, ptr.dotted(), message));
         self.out.last_mut().expect("just pushed")
     }
 
     /// The referenced file must exist, relative to the manifest.
-    fn file(&mut self, ptr: &Pointer, rel: &str, what: &str) {
+    pub fn file(&mut self, ptr: &Pointer, rel: &str, what: &str) {
         let path = self.dir.join(rel);
         if !path.is_file() {
             self.value(ptr, format!("{what} `{rel}` does not exist"))
@@ -112,14 +113,14 @@ impl Checker<'_> {
     }
 
     /// The string at `ptr` must be a valid template over `allowed` names.
-    fn template(&mut self, ptr: &Pointer, source: &str, allowed: &[&str]) {
+    pub fn template(&mut self, ptr: &Pointer, source: &str, allowed: &[&str]) {
         if let Err((message, help)) = template::check(source, allowed) {
             self.value(ptr, message).help = help;
         }
     }
 
     /// The string at `ptr` must compile as a regular expression.
-    fn regex(&mut self, ptr: &Pointer, pattern: &str) {
+    pub fn regex(&mut self, ptr: &Pointer, pattern: &str) {
         if let Some(why) = regex_problem(pattern) {
             self.value(
                 ptr,
@@ -129,13 +130,13 @@ impl Checker<'_> {
     }
 
     /// Names `exp.vars` defines, for plan-time templates.
-    fn var_names(exp: &Experiment) -> Vec<&str> {
+    pub fn var_names(exp: &Experiment) -> Vec<&str> {
         exp.vars.keys().map(String::as_str).collect()
     }
 }
 
 /// Why `pattern` does not compile, if it does not.
-fn regex_problem(pattern: &str) -> Option<String> {
+pub fn regex_problem(pattern: &str) -> Option<String> {
     regex::Regex::new(pattern).err().map(|e| {
         let detail = e.to_string();
         let last = detail.lines().last().unwrap_or("").trim();
@@ -187,7 +188,9 @@ fn report(c: &mut Checker<'_>, exp: &Experiment) {
 }
 
 /// The first name in `names` seen before, with both indices.
-fn first_duplicate<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<(usize, usize, &'a str)> {
+pub fn first_duplicate<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+) -> Vec<(usize, usize, &'a str)> {
     let mut seen: Vec<&str> = Vec::new();
     let mut out = Vec::new();
     for (i, n) in names.into_iter().enumerate() {

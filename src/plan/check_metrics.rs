@@ -1,15 +1,16 @@
-//! Checks of `metrics:`: query names, presets and their parameters, templates, and the
-//! label-matcher regexes of the rendered PromQL.
+//! Checks of `metrics:` at the plan stage (they need the presets and the stack's services):
+//! query names, presets and their parameters, templates, the label-matcher regexes and the
+//! syntax of the rendered PromQL, all positioned in the manifest.
 
-use super::{Checker, first_duplicate};
 use crate::manifest::diagnostic::did_you_mean;
 use crate::manifest::model::{Experiment, MetricsSource};
 use crate::manifest::pointer::Pointer;
+use crate::manifest::semantic::{Checker, StackFacts, first_duplicate, regex_problem};
 use crate::manifest::template::QUERY_NAMES;
 use crate::metrics::presets::{self, Needs};
 use crate::metrics::query::{QueryContext, expand, label_regexes, template_of};
 
-pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment, info: Option<&super::StackFacts>) {
+pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment, info: Option<&StackFacts>) {
     let base = Pointer::root().key("metrics");
     let m = &exp.metrics;
     if let MetricsSource::Prometheus(p) = &m.source {
@@ -177,7 +178,7 @@ pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment, info: Option<&super::
                         let mut bad_regex = false;
                         for re in label_regexes(&r.promql) {
                             // Prometheus anchors label regexes: `^(?:re)$`.
-                            if let Some(why) = super::regex_problem(&format!("^(?:{re})$")) {
+                            if let Some(why) = regex_problem(&format!("^(?:{re})$")) {
                                 bad_regex = true;
                                 c.value(
                                     &at,
