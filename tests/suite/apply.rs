@@ -4,11 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::{free_port, root, soy, text};
-
-fn runs() -> PathBuf {
-    root().join("target").join("test-tmp").join("runs")
-}
+use super::{free_port, root, runs, soy, text};
 
 /// A local experiment: an upstream and a gateway from `soy demo-service`, marked with `marker`
 /// so leftover processes can be found.
@@ -144,6 +140,24 @@ fn apply_runs_a_local_experiment_end_to_end() {
     assert!(html.ends_with("report.html") && html.is_file(), "{html:?}");
     let dir = html.parent().expect("run dir").to_path_buf();
     assert_eq!(std::fs::canonicalize(&dir).ok(), Some(last_run("e2e")));
+    // The page as a person sees it: headless Chromium loads it without console errors and
+    // every chart is visible (scripts/check-report-browser.py; a screenshot is kept).
+    requires!(chromium);
+    let shot = root().join("target/browser-check/report.png");
+    std::fs::create_dir_all(shot.parent().expect("dir")).expect("dir");
+    let check = std::process::Command::new(super::harness::venv_python())
+        .arg(root().join("scripts/check-report-browser.py"))
+        .arg(&html)
+        .arg(&shot)
+        .output()
+        .expect("the browser check runs");
+    assert!(
+        check.status.success(),
+        "{}{}",
+        text(&check.stdout),
+        text(&check.stderr)
+    );
+    assert!(text(&check.stdout).contains("charts visible"));
     for f in [
         "manifest.yaml",
         "resolved.json",
@@ -323,23 +337,17 @@ fn a_service_crashing_mid_run_stops_the_run_and_keeps_its_data() {
 fn sigint_mid_run_tears_down_and_reports() {
     let marker = format!("soy-sigint-{}", std::process::id());
     let m = manifest("sigint", &marker, "", "{timeout: 20s}", "  run_time: 60s");
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_soy"))
-        .args([
-            "apply",
-            m.to_str().expect("utf8"),
-            "--out",
-            runs().to_str().expect("utf8"),
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let out_dir = runs();
+    let child = super::harness::spawn(&[
+        "apply",
+        m.to_str().expect("utf8"),
+        "--out",
+        out_dir.to_str().expect("utf8"),
+    ]);
     // Interrupt once the load is seen at the gateway, so this is mid-run, not mid-deploy.
     wait_for_load(gateway_port(&m));
-    let _ = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status();
-    let out = child.wait_with_output().expect("wait");
+    child.signal("INT");
+    let out = child.wait(Duration::from_secs(60));
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     let s = summary_of(&last_run("sigint"));
     assert_eq!(s["status"], "incomplete");
@@ -569,8 +577,8 @@ fn soy_down_stops_what_a_killed_supervisor_left() {
 #[test]
 fn a_damaged_run_directory_still_renders_with_warnings() {
     let src = root().join("tests/fixtures/run/quickstart");
-    let dir = root().join("target/test-tmp/damaged-run");
-    let _ = std::fs::remove_dir_all(&dir);
+    let t = super::harness::Test::new("damaged-run");
+    let dir = t.dir.clone();
     std::fs::create_dir_all(dir.join("metrics")).expect("dir");
     for f in [
         "manifest.yaml",

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::prometheus::Prometheus;
-use super::{free_port, root, soy, text};
+use super::{free_port, root, runs, soy, text};
 
 struct Ports {
     api: u16,
@@ -63,10 +63,6 @@ metrics:
     let path = dir.join(format!("{name}.yaml"));
     std::fs::write(&path, text).expect("write");
     path
-}
-
-fn runs() -> PathBuf {
-    root().join("target").join("test-tmp").join("runs")
 }
 
 fn latest(name: &str) -> PathBuf {

@@ -12,16 +12,13 @@ use super::{root, text};
 
 /// Runs a `load:` section (YAML, indented two spaces) against `host`.
 fn run(host: &str, load_yaml: &str) -> Results {
-    let dir = root().join("target").join("test-tmp");
-    std::fs::create_dir_all(&dir).expect("tmp");
-    let path = dir.join(format!(
-        "load-{}.yaml",
-        std::process::id() as u128 * 1000 + nanos()
-    ));
-    let manifest = format!(
-        "apiVersion: soy/v1\nkind: Experiment\nmetadata: {{name: t}}\nload:\n  host: {host}\n{load_yaml}"
+    let t = super::harness::Test::new("load");
+    let path = t.write(
+        "load.yaml",
+        &format!(
+            "apiVersion: soy/v1\nkind: Experiment\nmetadata: {{name: t}}\nload:\n  host: {host}\n{load_yaml}"
+        ),
     );
-    std::fs::write(&path, manifest).expect("write manifest");
     let m = soy::manifest::load(&path).unwrap_or_else(|e| panic!("{e}"));
     let vars = soy::manifest::template::vars_context(&m.experiment.vars);
     let o = Overrides {
@@ -36,12 +33,6 @@ fn run(host: &str, load_yaml: &str) -> Results {
         .expect("rt");
     rt.block_on(engine::run(cfg, std::future::pending::<()>(), |_| {}))
         .expect("run")
-}
-
-fn nanos() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() % 1000)
 }
 
 fn failures_of_kind(r: &Results, kind: &str) -> u64 {
@@ -196,18 +187,24 @@ fn interrupt_writes_results_and_exits_130() {
         .join("test-tmp")
         .join("interrupted.json");
     let _ = std::fs::remove_file(&json);
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_soy"))
-        .args(["load", "--host", &s.url(), "-u", "2", "-t", "60s", "--json"])
-        .arg(&json)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    std::thread::sleep(Duration::from_millis(1500));
-    let _ = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status();
-    let out = child.wait_with_output().expect("wait");
+    let url = s.url();
+    let child = super::harness::spawn(&[
+        "load",
+        "--host",
+        &url,
+        "-u",
+        "2",
+        "-t",
+        "60s",
+        "--json",
+        json.to_str().expect("utf8"),
+    ]);
+    // Interrupt once requests are being answered (an event, not a sleep).
+    super::harness::wait_until("requests at the server", Duration::from_secs(20), || {
+        s.hits("/") > 10
+    });
+    child.signal("INT");
+    let out = child.wait(Duration::from_secs(30));
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     let r: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&json).expect("results written")).expect("json");
@@ -252,17 +249,14 @@ fn unreachable_host_still_writes_results() {
 #[test]
 fn failed_requests_set_the_exit_code_as_locust_does() {
     let s = Server::start();
-    let dir = root().join("target").join("test-tmp").join("exit-codes");
-    std::fs::create_dir_all(&dir).expect("tmp");
-    let manifest = dir.join("half-failing.yaml");
-    std::fs::write(
-        &manifest,
-        format!(
+    let t = super::harness::Test::new("exit-codes");
+    let manifest = t.write(
+        "half-failing.yaml",
+        &format!(
             "apiVersion: soy/v1\nkind: Experiment\nmetadata: {{name: t}}\nload:\n  host: {}\n  users: 2\n  spawn_rate: 100\n  run_time: 1s\n  think_time: {{min: 20ms, max: 20ms}}\n  tasks:\n    - {{name: ok, request: {{path: /ok}}}}\n    - {{name: bad, request: {{path: /status/500}}}}\n",
             s.url()
         ),
-    )
-    .expect("write");
+    );
     let m = manifest.to_str().expect("utf8");
     let (out, _) = super::soy(&["load", m], Duration::from_secs(30));
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
@@ -292,32 +286,38 @@ fn metrics_port_serves_prometheus_text() {
         .local_addr()
         .expect("addr")
         .port();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_soy"))
-        .args([
-            "load",
-            "--host",
-            &s.url(),
-            "-u",
-            "2",
-            "-t",
-            "4s",
-            "--metrics-port",
-            &port.to_string(),
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    std::thread::sleep(Duration::from_millis(2500));
-    let mut body = String::new();
-    {
+    let (url, p) = (s.url(), port.to_string());
+    let child = super::harness::spawn(&[
+        "load",
+        "--host",
+        &url,
+        "-u",
+        "2",
+        "-t",
+        "4s",
+        "--metrics-port",
+        &p,
+    ]);
+    let fetch = || {
         use std::io::{Read, Write};
-        let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).expect("metrics port open");
-        c.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-            .expect("write");
-        c.read_to_string(&mut body).expect("read");
-    }
-    let out = child.wait_with_output().expect("wait");
+        let mut body = String::new();
+        if let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let _ = c.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+            let _ = c.read_to_string(&mut body);
+        }
+        body
+    };
+    // Read once both users run and requests have been counted.
+    let mut body = String::new();
+    super::harness::wait_until(
+        "two users counted on the metrics port",
+        Duration::from_secs(20),
+        || {
+            body = fetch();
+            body.contains("soy_active 2") && body.contains("soy_requests_total{")
+        },
+    );
+    let out = child.wait(Duration::from_secs(30));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(body.contains("# TYPE soy_requests_total counter"), "{body}");
     let count: u64 = body

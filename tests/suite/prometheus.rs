@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::{free_port, root, soy, text};
+use super::{free_port, root, runs, soy, text};
 
 /// A Prometheus process, killed on drop.
 pub(super) struct Prometheus {
@@ -22,6 +22,7 @@ impl Prometheus {
     /// Starts on `blocks` (a TSDB folder, e.g. made by `promtool tsdb create-blocks-from`)
     /// when given.
     pub(super) fn start_with(targets: &[u16], blocks: Option<&std::path::Path>) -> Prometheus {
+        requires!(prometheus);
         let port = free_port();
         let dir = root()
             .join("target")
@@ -57,12 +58,8 @@ impl Prometheus {
             .expect(
                 "prometheus from Debian's package must be installed (scripts/test-all installs it)",
             );
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "Prometheus did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        std::thread::sleep(Duration::from_millis(500));
+        // Ready when its readiness endpoint says so (an event, not a sleep).
+        super::harness::wait_until("Prometheus ready", Duration::from_secs(30), || ready(port));
         Prometheus { child, port }
     }
 
@@ -73,6 +70,20 @@ impl Prometheus {
     pub(super) fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
+}
+
+/// Whether Prometheus on `port` answers `/-/ready` with 200.
+fn ready(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = c.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut head = String::new();
+    c.write_all(b"GET /-/ready HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .is_ok()
+        && c.read_to_string(&mut head).is_ok()
+        && head.starts_with("HTTP/1.1 200")
 }
 
 impl Drop for Prometheus {
@@ -140,10 +151,6 @@ slos:
     let path = dir.join(format!("{name}.yaml"));
     std::fs::write(&path, text).expect("write");
     path
-}
-
-fn runs() -> PathBuf {
-    root().join("target").join("test-tmp").join("runs")
 }
 
 fn latest(name: &str) -> PathBuf {
@@ -277,20 +284,22 @@ fn prometheus_stopped_mid_run_is_marked_missing_and_the_run_completes() {
         "6s",
         "    - {name: up, promql: up}",
     );
-    let child = Command::new(env!("CARGO_BIN_EXE_soy"))
-        .args([
-            "apply",
-            m.to_str().expect("utf8"),
-            "--out",
-            runs().to_str().expect("utf8"),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    std::thread::sleep(Duration::from_secs(4));
+    let out_dir = runs();
+    let child = super::harness::spawn(&[
+        "apply",
+        m.to_str().expect("utf8"),
+        "--out",
+        out_dir.to_str().expect("utf8"),
+    ]);
+    // Stop Prometheus once the load is under way (seen at the gateway), mid-run.
+    super::harness::wait_until("load at the gateway", Duration::from_secs(60), || {
+        super::gateway_metric(
+            p.gateway,
+            "envoy_cluster_upstream_rq_total{envoy_cluster_name=\"api_cluster\"}",
+        ) > 20.0
+    });
     drop(prom);
-    let out = child.wait_with_output().expect("wait");
+    let out = child.wait(Duration::from_secs(120));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let up = series_of("prom-stop")
         .into_iter()

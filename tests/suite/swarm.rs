@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{free_port, root, soy, text};
+use super::{free_port, root, runs, soy, text};
 
 fn docker(args: &[&str]) -> String {
     let out = std::process::Command::new("docker")
@@ -66,10 +66,6 @@ fn experiment_with(
     (path, port)
 }
 
-fn runs() -> PathBuf {
-    root().join("target").join("test-tmp").join("runs")
-}
-
 fn summary(name: &str) -> serde_json::Value {
     let dir = std::fs::canonicalize(runs().join(name).join("latest")).expect("latest");
     serde_json::from_slice(&std::fs::read(dir.join("summary.json")).expect("summary"))
@@ -78,6 +74,7 @@ fn summary(name: &str) -> serde_json::Value {
 
 #[test]
 fn a_swarm_stack_deploys_converges_serves_and_is_removed() {
+    requires!(docker);
     let stack = format!("soyt{}", std::process::id());
     // A real Prometheus scrapes soy's metrics port, where the containers' usage is served
     // under cAdvisor's names: the cadvisor presets answer with no cAdvisor running.
@@ -193,6 +190,7 @@ fn a_swarm_stack_deploys_converges_serves_and_is_removed() {
 
 #[test]
 fn an_image_that_does_not_exist_is_reported_not_waited_on() {
+    requires!(docker);
     let stack = format!("soyi{}", std::process::id());
     let m = experiment("swarm-noimage", &stack, "soy-no-such-image:none", "60s");
     let (out, took) = soy(
@@ -219,6 +217,7 @@ fn an_image_that_does_not_exist_is_reported_not_waited_on() {
 
 #[test]
 fn an_unreachable_engine_is_a_clear_error() {
+    requires!(docker);
     let m = experiment("swarm-noengine", "soynoengine", "soy-demo:latest", "10s");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_soy"))
         .args([
@@ -256,6 +255,7 @@ fn reason_of(name: &str) -> String {
 
 #[test]
 fn a_service_that_crashes_in_a_loop_is_reported_with_its_last_log_lines() {
+    requires!(docker);
     let stack = format!("soyc{}", std::process::id());
     let (m, _) = experiment_with(
         "swarm-crashloop",
@@ -298,6 +298,7 @@ fn a_service_that_crashes_in_a_loop_is_reported_with_its_last_log_lines() {
 
 #[test]
 fn a_published_port_already_in_use_is_reported() {
+    requires!(docker);
     let stack = format!("soyp{}", std::process::id());
     let (m, port) = experiment_with(
         "swarm-portinuse",
@@ -325,6 +326,7 @@ fn a_published_port_already_in_use_is_reported() {
 
 #[test]
 fn sigint_mid_run_removes_the_stack_and_exits_130() {
+    requires!(docker);
     let stack = format!("soys{}", std::process::id());
     let (m, port) = experiment_with(
         "swarm-sigint",
@@ -382,6 +384,7 @@ fn sigint_mid_run_removes_the_stack_and_exits_130() {
 
 #[test]
 fn the_shipped_swarm_demo_runs_with_its_own_prometheus() {
+    requires!(docker);
     // experiments/swarm-demo.yaml as a user runs it: the stack's Prometheus (soy-prometheus)
     // scrapes the gateway and soy's cAdvisor-compatible exporter through a swarm config.
     let m = root().join("experiments/swarm-demo.yaml");
@@ -438,6 +441,7 @@ fn the_shipped_swarm_demo_runs_with_its_own_prometheus() {
 
 #[test]
 fn the_shipped_stacks_translate_and_their_prometheus_configs_are_valid() {
+    requires!(promtool);
     use soy::stack::swarm_spec::{Overrides, translate};
     for (file, config) in [
         ("stacks/seed-envoy.yml", "stacks/seed-envoy/prometheus.yml"),
