@@ -51,14 +51,14 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
             out,
             allow_missing_metrics,
         } => {
-            let (m, p) = plan::load(&file)?;
+            let (_, p) = plan::load(&file)?;
             warn(&p);
             let opts = crate::run::apply::ApplyOptions {
                 out,
                 command_line: std::env::args().collect(),
                 allow_missing_metrics,
             };
-            let outcome = crate::run::apply::apply(&m, &p, &opts)?;
+            let outcome = crate::run::apply::apply(&p, &opts)?;
             match &outcome.report {
                 Some(html) => {
                     out_line(&html.display().to_string())?;
@@ -201,13 +201,13 @@ fn validate(files: &[std::path::PathBuf], check_queries: bool) -> Result<u8, Err
         // trace), so a manifest is valid only when it plans.
         let planned = plan::load(f);
         match planned {
-            Ok((m, p)) => {
+            Ok((_, p)) => {
                 warn(&p);
                 if !check_queries {
                     eprintln!("ok: {}", f.display());
                     continue;
                 }
-                match check_with_server(&m, &p) {
+                match check_with_server(&p) {
                     Ok(note) => eprintln!("ok: {} ({note})", f.display()),
                     Err(problems) => {
                         bad += 1;
@@ -234,18 +234,17 @@ fn validate(files: &[std::path::PathBuf], check_queries: bool) -> Result<u8, Err
 }
 
 /// Asks the manifest's Prometheus to evaluate every rendered query once.
-fn check_with_server(m: &manifest::Manifest, p: &plan::Plan) -> Result<String, Vec<String>> {
-    let crate::manifest::model::MetricsSource::Prometheus(src) = &m.experiment.metrics.source
+fn check_with_server(p: &plan::Plan) -> Result<String, Vec<String>> {
+    let crate::manifest::model::MetricsSource::Prometheus(src) = &p.exec.experiment.metrics.source
     else {
         return Ok("no Prometheus source: queries checked offline only".into());
     };
-    let vars = crate::manifest::template::vars_context(&m.experiment.vars);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| vec![e.to_string()])?;
     rt.block_on(async {
-        let client = crate::metrics::prometheus::Client::new(src, &vars).map_err(|e| vec![e])?;
+        let client = crate::metrics::prometheus::Client::new(src).map_err(|e| vec![e])?;
         client.ping().await.map_err(|e| vec![e])?;
         let mut problems = Vec::new();
         let now = crate::clock::now();

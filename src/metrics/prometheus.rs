@@ -40,12 +40,10 @@ pub struct Answer {
 
 impl Client {
     /// Builds a client; `${env:…}` in credentials and headers are resolved here, at use.
-    pub fn new(
-        src: &PrometheusSource,
-        vars: &BTreeMap<String, minijinja::Value>,
-    ) -> Result<Client, String> {
-        let url = crate::manifest::template::render(&src.url, vars)?;
-        let base = Target::parse(&url).map_err(|e| format!("metrics.source.url: {e}"))?;
+    /// A client for `src`, whose URL the plan has rendered; `${env:NAME}` references in its
+    /// credentials and headers are resolved here, at the point of use.
+    pub fn new(src: &PrometheusSource) -> Result<Client, String> {
+        let base = Target::parse(&src.url).map_err(|e| format!("metrics.source.url: {e}"))?;
         let mut headers = Vec::new();
         if let Some(t) = &src.bearer_token {
             headers.push((

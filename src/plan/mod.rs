@@ -2,6 +2,7 @@
 //! `soy plan` prints it; the run pipeline executes it. Secrets stay as `${env:NAME}`.
 
 mod check_metrics;
+pub mod exec;
 mod render;
 pub mod stack;
 
@@ -36,6 +37,9 @@ pub struct Plan {
     pub metrics: MetricsPlan,
     pub slos: Vec<String>,
     pub reports: Vec<Format>,
+    /// What the run executes (not printed: `resolved.json` is the rest).
+    #[serde(skip)]
+    pub exec: exec::Exec,
 }
 
 /// One step of the run. Offsets count from the start of the load.
@@ -334,6 +338,7 @@ fn assemble(
         },
         slos: exp.slos.iter().map(describe_slo).collect(),
         reports: exp.report.formats.clone(),
+        exec: exec::resolve(m).map_err(fail)?,
     })
 }
 

@@ -18,7 +18,6 @@ use crate::error::Error;
 use crate::load::driver::SoyEngine;
 use crate::load::results::Results;
 use crate::load::setup::{Overrides, configure};
-use crate::manifest::Manifest;
 use crate::manifest::model::{Format, Stack, Teardown};
 use crate::manifest::template;
 use crate::plan::Plan;
@@ -44,7 +43,6 @@ pub struct Outcome {
 
 /// One run as it goes: its inputs, its directory, what has happened, what was collected.
 pub struct Run<'a> {
-    pub m: &'a Manifest,
     pub plan: &'a Plan,
     pub opts: &'a ApplyOptions,
     pub dir: RunDir,
@@ -53,6 +51,7 @@ pub struct Run<'a> {
     pub stop: StopSignal,
     /// Why the run ended early, once a phase was cut short or failed.
     pub ended: Option<StopReason>,
+    /// The manifest's `vars`, for the load driver's request templates.
     pub vars: BTreeMap<String, minijinja::Value>,
     pub metrics_source: super::metrics_phase::Source,
     pub results: Option<Results>,
@@ -75,14 +74,15 @@ impl Run<'_> {
     }
 }
 
-/// Runs the experiment.
-pub fn apply(m: &Manifest, plan: &Plan, opts: &ApplyOptions) -> Result<Outcome, Error> {
+/// Runs the experiment the plan describes.
+pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<Outcome, Error> {
+    let exp = &plan.exec.experiment;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::Runtime(format!("cannot start the runtime: {e}")))?;
-    let dir = RunDir::create(&opts.out, &m.experiment.metadata.name).map_err(Error::Runtime)?;
-    dir.write("manifest.yaml", m.source.as_bytes())
+    let dir = RunDir::create(&opts.out, &exp.metadata.name).map_err(Error::Runtime)?;
+    dir.write("manifest.yaml", plan.exec.source.as_bytes())
         .map_err(Error::Runtime)?;
     let resolved = serde_json::to_vec_pretty(plan)
         .map_err(|e| Error::Runtime(format!("cannot write the plan: {e}")))?;
@@ -90,7 +90,7 @@ pub fn apply(m: &Manifest, plan: &Plan, opts: &ApplyOptions) -> Result<Outcome, 
         .map_err(Error::Runtime)?;
     // Until the run ends, run.json says it is running and state.json what it deployed: a
     // run killed on the way reads as killed, and `soy down` finds what it left.
-    let started = running_record(m, &dir, opts);
+    let started = running_record(exp, &dir, opts);
     let record = serde_json::to_vec_pretty(&started)
         .map_err(|e| Error::Runtime(format!("cannot write run.json: {e}")))?;
     dir.write("run.json", &record).map_err(Error::Runtime)?;
@@ -98,7 +98,6 @@ pub fn apply(m: &Manifest, plan: &Plan, opts: &ApplyOptions) -> Result<Outcome, 
     write_state(&dir, &state);
     eprintln!("soy: run directory {}", dir.path.display());
     let run = Run {
-        m,
         plan,
         opts,
         dir,
@@ -106,14 +105,13 @@ pub fn apply(m: &Manifest, plan: &Plan, opts: &ApplyOptions) -> Result<Outcome, 
         phases: PhaseLog::default(),
         stop: StopSignal::default(),
         ended: None,
-        vars: template::vars_context(&m.experiment.vars),
+        vars: template::vars_context(&exp.vars),
         metrics_source: super::metrics_phase::Source::default(),
         results: None,
         metrics: Vec::new(),
         events: Vec::new(),
         load_start: None,
     };
-    let exp = &m.experiment;
     Ok(rt.block_on(async move {
         match &exp.stack {
             Stack::Local(s) => {
@@ -121,9 +119,8 @@ pub fn apply(m: &Manifest, plan: &Plan, opts: &ApplyOptions) -> Result<Outcome, 
                 let driver = Local::new(
                     &plan.stack.info.name,
                     s.services.clone(),
-                    m.dir.clone(),
+                    plan.exec.dir.clone(),
                     logs,
-                    run.vars.clone(),
                 );
                 lifecycle(run, driver).await
             }
@@ -194,8 +191,7 @@ async fn ready(run: &mut Run<'_>, stack: &mut impl StackDriver) {
     let logs = stack.logs();
     let check =
         crate::stack::ready::wait(
-            run.m.experiment.stack.ready(),
-            &run.vars,
+            run.plan.exec.experiment.stack.ready(),
             &logs,
             || match stack.broken() {
                 Some(e) => Err(e),
@@ -211,19 +207,19 @@ async fn ready(run: &mut Run<'_>, stack: &mut impl StackDriver) {
 
 /// soy's engine for the manifest's `load:` (a configuration error fails the load phase).
 fn load_driver(run: &mut Run<'_>) -> Result<SoyEngine, String> {
-    let exp = &run.m.experiment;
+    let exp = &run.plan.exec.experiment;
     configure(
         &exp.load,
         run.vars.clone(),
         &Overrides::default(),
-        &run.m.dir,
+        &run.plan.exec.dir,
         run.plan.load.trace.as_ref(),
     )
     .map(SoyEngine::new)
 }
 
 async fn cooldown(run: &mut Run<'_>) {
-    let cool = run.m.experiment.load.cooldown;
+    let cool = run.plan.exec.experiment.load.cooldown;
     if !run.going() || cool.is_zero() {
         return;
     }
@@ -244,7 +240,7 @@ async fn teardown(run: &mut Run<'_>, stack: &mut impl StackDriver) {
     if !stack.deployed() {
         return;
     }
-    let when = match &run.m.experiment.stack {
+    let when = match &run.plan.exec.experiment.stack {
         Stack::Local(s) => s.teardown,
         Stack::Swarm(s) => s.teardown,
         Stack::External(_) => Teardown::Never,
@@ -305,12 +301,16 @@ impl StackDriver for Failing {
     }
 }
 
-fn running_record(m: &Manifest, dir: &RunDir, opts: &ApplyOptions) -> RunRecord {
+fn running_record(
+    exp: &crate::manifest::model::Experiment,
+    dir: &RunDir,
+    opts: &ApplyOptions,
+) -> RunRecord {
     RunRecord {
         soy_version: env!("CARGO_PKG_VERSION").into(),
         api_version: crate::manifest::model::API_VERSION.into(),
         run_id: dir.id.clone(),
-        experiment: m.experiment.metadata.name.clone(),
+        experiment: exp.metadata.name.clone(),
         host: record::hostname(),
         git: None,
         command_line: opts.command_line.clone(),

@@ -13,7 +13,7 @@ use crate::report::summary::{LoadSummary, MetricSummary, Summary};
 
 /// Judges, writes and reports; returns how the run ended.
 pub fn finish(mut run: Run<'_>) -> Outcome {
-    let exp = &run.m.experiment;
+    let exp = &run.plan.exec.experiment;
     let verdicts = slo::judge(&exp.slos, run.results.as_ref(), &run.metrics);
     let failed = verdicts.iter().any(|v| !v.passed());
     let (status, exit_code) = match (&run.ended, failed) {
@@ -23,7 +23,7 @@ pub fn finish(mut run: Run<'_>) -> Outcome {
         (None, false) => (RunStatus::Passed, exit::OK),
     };
     run.events.sort_by(|a, b| a.at.total_cmp(&b.at));
-    let git = record::git_state(&run.m.dir);
+    let git = record::git_state(&run.plan.exec.dir);
     let reason = run.ended.as_ref().map(ToString::to_string);
     let summary = Summary {
         experiment: exp.metadata.name.clone(),
@@ -107,7 +107,7 @@ fn write_files(run: &Run<'_>, summary: &Summary, record: &RunRecord) -> Vec<Stri
             problems.push(e);
         }
     };
-    if let (Some(r), Some(prefix)) = (&run.results, &run.m.experiment.load.csv) {
+    if let (Some(r), Some(prefix)) = (&run.results, &run.plan.exec.experiment.load.csv) {
         for (suffix, body) in crate::load::locust_csv::files(r) {
             text(&format!("{prefix}{suffix}"), &body);
         }
@@ -117,7 +117,7 @@ fn write_files(run: &Run<'_>, summary: &Summary, record: &RunRecord) -> Vec<Stri
 }
 
 fn write_report(run: &Run<'_>, summary: &Summary) -> Result<Option<std::path::PathBuf>, String> {
-    let exp = &run.m.experiment;
+    let exp = &run.plan.exec.experiment;
     let data = render::build(render::Inputs {
         title: exp
             .report
@@ -128,14 +128,14 @@ fn write_report(run: &Run<'_>, summary: &Summary) -> Result<Option<std::path::Pa
         results: run.results.as_ref(),
         metrics: &run.metrics,
         labels: exp.metadata.labels.clone(),
-        manifest: run.m.source.clone(),
+        manifest: run.plan.exec.source.clone(),
         command_line: run.opts.command_line.join(" "),
         host: record::hostname(),
         load_start: run.load_start,
         warmup_s: exp.load.warmup.as_secs_f64(),
         cooldown_s: exp.load.cooldown.as_secs_f64(),
     });
-    super::dir::write_report(&run.dir, &data, &exp.report, &run.m.dir, summary)
+    super::dir::write_report(&run.dir, &data, &exp.report, &run.plan.exec.dir, summary)
 }
 
 fn print(run: &Run<'_>, summary: &Summary, problems: &[String]) {

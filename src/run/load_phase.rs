@@ -80,7 +80,7 @@ pub async fn run<L: LoadDriver>(
     }
     let p = run.phases.begin("load");
     run.load_start = Some(crate::clock::now());
-    during.actions = stack.act(run.m.experiment.actions.clone());
+    during.actions = stack.act(run.plan.exec.experiment.actions.clone());
     let result = match engine {
         Ok(mut e) => {
             if let Some(u) = usage {

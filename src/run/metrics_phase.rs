@@ -1,8 +1,7 @@
-//! The metrics source during a run: the pre-flight check of a Prometheus source (again once
+//! The metrics source during a run (its URL and targets rendered by the plan): the pre-flight check of a Prometheus source (again once
 //! the stack is ready, for stacks that run their own Prometheus), the embedded scraper, and
 //! the collect phase over exactly the load's window.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,7 +11,6 @@ use super::record::PhaseStatus;
 use super::stop::StopReason;
 use crate::load::Exposition;
 use crate::manifest::model::{EmbeddedSource, MetricsSource, PrometheusSource, Stack};
-use crate::manifest::template;
 use crate::metrics::prometheus::Client;
 use crate::scrape::scraper;
 use crate::stack::driver::{Background, Watched};
@@ -38,14 +36,14 @@ pub struct Scrape {
 
 /// Checks a Prometheus source before anything is deployed (`after_ready`: the second chance).
 pub async fn check(run: &mut Run<'_>, after_ready: bool) {
-    let MetricsSource::Prometheus(src) = &run.m.experiment.metrics.source else {
+    let MetricsSource::Prometheus(src) = &run.plan.exec.experiment.metrics.source else {
         return;
     };
     if after_ready && !(run.metrics_source.recheck && run.going()) {
         return;
     }
     let p = run.phases.begin("metrics-check");
-    let answer = match Client::new(src, &run.vars) {
+    let answer = match Client::new(src) {
         Ok(c) => c.ping().await.map(|_| c),
         Err(e) => Err(e),
     };
@@ -54,7 +52,7 @@ pub async fn check(run: &mut Run<'_>, after_ready: bool) {
             run.phases.end(p, PhaseStatus::Ok, None);
             run.metrics_source.prometheus = Some(c);
         }
-        Err(e) if !after_ready && !matches!(run.m.experiment.stack, Stack::External(_)) => {
+        Err(e) if !after_ready && !matches!(run.plan.exec.experiment.stack, Stack::External(_)) => {
             eprintln!("soy: {e}; asking again once the stack is ready (it may run Prometheus)");
             run.phases.end(p, PhaseStatus::Skipped, Some(e));
             run.metrics_source.recheck = true;
@@ -85,10 +83,10 @@ pub fn start_scrape(
     run: &Run<'_>,
     in_process: Vec<(&str, Exposition)>,
 ) -> Result<Option<Scrape>, String> {
-    let MetricsSource::Embedded(src) = &run.m.experiment.metrics.source else {
+    let MetricsSource::Embedded(src) = &run.plan.exec.experiment.metrics.source else {
         return Ok(None);
     };
-    let sources = embedded_sources(src, &run.vars, in_process)?;
+    let sources = embedded_sources(src, in_process)?;
     let tls = crate::http::tls::client_config(false, None).map_err(|e| format!("metrics: {e}"))?;
     let store = Arc::new(Mutex::new(crate::tsdb::Store::new(EMBEDDED_MAX_SERIES)));
     let interval = src.scrape_interval.0.max(Duration::from_millis(100));
@@ -142,7 +140,6 @@ pub async fn collect(run: &mut Run<'_>, during: During) {
 /// (`job="targets"`, `instance` = host:port, plus the path when it is not `/metrics`).
 fn embedded_sources(
     src: &EmbeddedSource,
-    vars: &BTreeMap<String, minijinja::Value>,
     in_process: Vec<(&str, Exposition)>,
 ) -> Result<Vec<scraper::Source>, String> {
     use crate::scrape::{ingest::TargetState, scraper::Origin};
@@ -154,9 +151,7 @@ fn embedded_sources(
         })
         .collect();
     for (i, url) in src.targets.iter().enumerate() {
-        let url =
-            template::render(url, vars).map_err(|e| format!("metrics.source.targets[{i}]: {e}"))?;
-        let target = crate::http::target::Target::parse(&url)
+        let target = crate::http::target::Target::parse(url)
             .map_err(|e| format!("metrics.source.targets[{i}]: {e}"))?;
         // Prometheus' `host:port`, with the path when it is not `/metrics`, so two targets
         // on one port stay apart.

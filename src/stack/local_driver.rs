@@ -2,7 +2,6 @@
 //! the next), samples their CPU and memory from `/proc` during the load under cAdvisor's
 //! names, notices a service that dies, and stops them all at teardown.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -21,7 +20,6 @@ pub struct Local {
     services: Vec<LocalService>,
     manifest_dir: PathBuf,
     logs: PathBuf,
-    vars: BTreeMap<String, minijinja::Value>,
     running: LocalStack,
     attempted: bool,
 }
@@ -32,14 +30,12 @@ impl Local {
         services: Vec<LocalService>,
         manifest_dir: PathBuf,
         logs: PathBuf,
-        vars: BTreeMap<String, minijinja::Value>,
     ) -> Local {
         Local {
             stack: stack.to_string(),
             services,
             manifest_dir,
             logs,
-            vars,
             running: LocalStack::default(),
             attempted: false,
         }
@@ -59,7 +55,7 @@ impl StackDriver for Local {
             started(&self.running.processes());
             let logs = self.logs();
             let running = &mut self.running;
-            ready::wait(&svc.ready, &self.vars, &logs, || match running.exited() {
+            ready::wait(&svc.ready, &logs, || match running.exited() {
                 Some(e) => Err(e),
                 None => Ok(()),
             })

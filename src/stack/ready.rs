@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use crate::clock::Human;
 use crate::http::{self, GetError, Target};
 use crate::manifest::model::Ready;
-use crate::manifest::template;
 
 /// The time an HTTP check may take to answer.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(5);
@@ -16,13 +15,12 @@ const HTTP_TIMEOUT: Duration = Duration::from_secs(5);
 /// What a check still waits for, for the timeout message.
 async fn check_once(
     ready: &Ready,
-    vars: &std::collections::BTreeMap<String, minijinja::Value>,
     logs: &[(String, PathBuf)],
     tls: &Arc<rustls::ClientConfig>,
 ) -> Result<(), String> {
     for h in &ready.http {
-        let url = template::render(&h.url, vars)?;
-        let target = Target::parse(&url).map_err(|e| e.to_string())?;
+        let url = &h.url;
+        let target = Target::parse(url).map_err(|e| e.to_string())?;
         let req = http::Request {
             headers: &[],
             timeout: HTTP_TIMEOUT,
@@ -63,11 +61,11 @@ async fn check_once(
     Ok(())
 }
 
-/// Waits until every check passes; `alive` is asked between attempts whether the services
-/// still run (a crashed service fails at once instead of waiting for the timeout).
+/// Waits until every check passes (URLs as the plan rendered them); `alive` is asked
+/// between attempts whether the services still run (a crashed service fails at once instead
+/// of waiting for the timeout).
 pub async fn wait(
     ready: &Ready,
-    vars: &std::collections::BTreeMap<String, minijinja::Value>,
     logs: &[(String, PathBuf)],
     mut alive: impl FnMut() -> Result<(), String>,
 ) -> Result<Duration, String> {
@@ -76,8 +74,7 @@ pub async fn wait(
     let tls = http::tls::client_config(false, None).map_err(|e| e.to_string())?;
     loop {
         alive()?;
-        let attempt =
-            tokio::time::timeout(ready.timeout.0, check_once(ready, vars, logs, &tls)).await;
+        let attempt = tokio::time::timeout(ready.timeout.0, check_once(ready, logs, &tls)).await;
         match attempt {
             Ok(Ok(())) => return Ok(start.elapsed()),
             Ok(Err(e)) if start.elapsed() >= ready.timeout.0 => {
