@@ -6,7 +6,6 @@ use std::path::Path;
 use crate::error::Error;
 use crate::exposition::format_float as value_text;
 use crate::promql::{self, Annotation, Labels, Value};
-use crate::run::record::PhaseRecord;
 
 /// How the answer is printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -29,14 +28,14 @@ pub struct Spec {
 pub fn open_store(run_dir: &Path) -> Result<crate::tsdb::Store, Error> {
     let dir = std::fs::canonicalize(run_dir)
         .map_err(|e| Error::Usage(format!("{}: {e}", run_dir.display())))?;
-    let path = dir.join("metrics").join("samples.tsdb");
-    if !path.exists() {
-        return Err(Error::Usage(format!(
+    match crate::run::bundle::samples(&dir) {
+        Ok(Some(store)) => Ok(store),
+        Ok(None) => Err(Error::Usage(format!(
             "{} has no embedded metrics store (metrics/samples.tsdb): the run used a Prometheus source, or collected nothing",
             dir.display()
-        )));
+        ))),
+        Err(e) => Err(Error::Usage(format!("{}: {e}", dir.display()))),
     }
-    crate::tsdb::file::load(&path).map_err(Error::Usage)
 }
 
 /// Loads the run's store and answers `expr`.
@@ -88,17 +87,10 @@ pub fn run(run_dir: &Path, expr: &str, spec: &Spec, output: QueryOutput) -> Resu
 
 /// The load's start and the end of collection, from summary.json (else the last hour).
 fn window(dir: &Path) -> (f64, f64) {
-    let phases: Vec<PhaseRecord> = std::fs::read(dir.join("summary.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .and_then(|v| serde_json::from_value(v["phases"].clone()).ok())
-        .unwrap_or_default();
-    let load = phases.iter().find(|p| p.name == "load");
-    let collect = phases.iter().find(|p| p.name == "collect");
-    match (load, collect) {
-        (Some(l), Some(c)) => (l.started_at, c.started_at),
-        (Some(l), None) => (l.started_at, l.ended_at),
-        _ => {
+    let stored = crate::run::dir::RunDir::open(dir).read().ok();
+    match stored.and_then(|r| r.load_window()) {
+        Some(w) => w,
+        None => {
             let now = crate::clock::now();
             (now - 3600.0, now)
         }

@@ -81,19 +81,16 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<Outcome, Error> {
         .enable_all()
         .build()
         .map_err(|e| Error::Runtime(format!("cannot start the runtime: {e}")))?;
+    use super::bundle::files;
     let dir = RunDir::create(&opts.out, &exp.metadata.name).map_err(Error::Runtime)?;
-    dir.write("manifest.yaml", plan.exec.source.as_bytes())
+    dir.write(files::MANIFEST, plan.exec.source.as_bytes())
         .map_err(Error::Runtime)?;
-    let resolved = serde_json::to_vec_pretty(plan)
-        .map_err(|e| Error::Runtime(format!("cannot write the plan: {e}")))?;
-    dir.write("resolved.json", &resolved)
+    dir.write_json(files::RESOLVED, plan)
         .map_err(Error::Runtime)?;
     // Until the run ends, run.json says it is running and state.json what it deployed: a
     // run killed on the way reads as killed, and `soy down` finds what it left.
-    let started = running_record(exp, &dir, opts);
-    let record = serde_json::to_vec_pretty(&started)
-        .map_err(|e| Error::Runtime(format!("cannot write run.json: {e}")))?;
-    dir.write("run.json", &record).map_err(Error::Runtime)?;
+    dir.write_json(files::RUN, &running_record(exp, &dir, opts))
+        .map_err(Error::Runtime)?;
     let state = RunState::new(plan.stack.info.driver, &plan.stack.info.name);
     write_state(&dir, &state);
     eprintln!("soy: run directory {}", dir.path.display());
@@ -323,10 +320,7 @@ fn running_record(
 
 /// Writes state.json; a failure is reported, not fatal (the run goes on).
 pub(super) fn write_state(dir: &RunDir, state: &RunState) {
-    let written = serde_json::to_vec_pretty(state)
-        .map_err(|e| e.to_string())
-        .and_then(|b| dir.write("state.json", &b));
-    if let Err(e) = written {
+    if let Err(e) = dir.write_json(super::bundle::files::STATE, state) {
         eprintln!("soy: cannot record the run's state: {e}");
     }
 }

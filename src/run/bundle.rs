@@ -1,7 +1,8 @@
-//! A stored run, read back from its directory for `soy report` (and later `soy compare`):
-//! every file that can be read is used, and every one that cannot becomes a warning naming
-//! it and why, so a damaged run still renders. A run whose `soy apply` was killed (run.json
-//! still says `running`, and that process is gone) reads as `incomplete: killed`.
+//! The run directory's files, by name, and a stored run read back from them for `soy report`
+//! and `soy query` (and later `soy compare`); `RunDir` writes them. Every file that can be
+//! read is used, and every one that cannot becomes a warning naming it and why, so a damaged
+//! run still renders. A run whose `soy apply` was killed (run.json still says `running`, and
+//! that process is gone) reads as `incomplete: killed`.
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +13,19 @@ use super::state::RunState;
 use crate::analysis::series::QueryResult;
 use crate::load::results::Results;
 use crate::report::summary::Summary;
+
+/// The files of a run directory.
+pub mod files {
+    pub const MANIFEST: &str = "manifest.yaml";
+    pub const RESOLVED: &str = "resolved.json";
+    pub const RUN: &str = "run.json";
+    pub const STATE: &str = "state.json";
+    pub const SUMMARY: &str = "summary.json";
+    pub const RESULTS: &str = "results.json";
+    pub const SERIES: &str = "metrics/series.json";
+    pub const SERIES_CSV: &str = "metrics/series.csv";
+    pub const SAMPLES: &str = "metrics/samples.tsdb";
+}
 
 /// Why a directory cannot be read as a run at all.
 #[derive(Debug, thiserror::Error)]
@@ -48,8 +62,8 @@ impl StoredRun {
 /// Reads the run in `dir`.
 pub fn read(dir: &Path) -> Result<StoredRun, BundleError> {
     let mut warnings = Vec::new();
-    let record: Result<RunRecord, String> = json(dir, "run.json");
-    let summary = match json::<Summary>(dir, "summary.json") {
+    let record: Result<RunRecord, String> = json(dir, files::RUN);
+    let summary = match json::<Summary>(dir, files::SUMMARY) {
         Ok(s) => s,
         Err(why) => match &record {
             Ok(r) => {
@@ -67,10 +81,10 @@ pub fn read(dir: &Path) -> Result<StoredRun, BundleError> {
             }
         },
     };
-    let results = match json::<Results>(dir, "results.json") {
+    let results = match json::<Results>(dir, files::RESULTS) {
         Ok(r) => Some(r),
         Err(why) => {
-            if summary.load.is_some() || dir.join("results.json").exists() {
+            if summary.load.is_some() || dir.join(files::RESULTS).exists() {
                 warnings.push(format!(
                     "{why}: the per-second load charts and failure details are unavailable"
                 ));
@@ -78,20 +92,20 @@ pub fn read(dir: &Path) -> Result<StoredRun, BundleError> {
             None
         }
     };
-    let metrics = match json::<Vec<QueryResult>>(dir, "metrics/series.json") {
+    let metrics = match json::<Vec<QueryResult>>(dir, files::SERIES) {
         Ok(m) => m,
         Err(why) => {
-            if !summary.metrics.is_empty() || dir.join("metrics/series.json").exists() {
+            if !summary.metrics.is_empty() || dir.join(files::SERIES).exists() {
                 warnings.push(format!("{why}: metric series are unavailable"));
             }
             Vec::new()
         }
     };
-    let manifest = std::fs::read_to_string(dir.join("manifest.yaml")).unwrap_or_else(|e| {
-        warnings.push(format!("manifest.yaml: {e}"));
+    let manifest = std::fs::read_to_string(dir.join(files::MANIFEST)).unwrap_or_else(|e| {
+        warnings.push(format!("{}: {e}", files::MANIFEST));
         String::new()
     });
-    let resolved = json::<Value>(dir, "resolved.json").unwrap_or(Value::Null);
+    let resolved = json::<Value>(dir, files::RESOLVED).unwrap_or(Value::Null);
     let mut run = StoredRun {
         dir: dir.to_path_buf(),
         summary,
@@ -114,7 +128,7 @@ fn json<T: serde::de::DeserializeOwned>(dir: &Path, name: &str) -> Result<T, Str
 
 /// Whether the `soy apply` that wrote this run is still going.
 fn still_running(dir: &Path) -> bool {
-    json::<RunState>(dir, "state.json").is_ok_and(|s| s.soy_alive())
+    json::<RunState>(dir, files::STATE).is_ok_and(|s| s.soy_alive())
 }
 
 /// The summary of a run that did not write one.
@@ -128,7 +142,7 @@ fn from_record(r: &RunRecord, killed: bool, dir: &Path) -> Summary {
     } else if r.status == "running" {
         Some(format!(
             "still running (soy pid {})",
-            json::<RunState>(dir, "state.json").map_or(0, |s| s.soy_pid)
+            json::<RunState>(dir, files::STATE).map_or(0, |s| s.soy_pid)
         ))
     } else {
         r.reason.clone()
@@ -153,4 +167,28 @@ fn from_record(r: &RunRecord, killed: bool, dir: &Path) -> Summary {
         events: Vec::new(),
         warnings: Vec::new(),
     }
+}
+
+impl StoredRun {
+    /// The load's window: from the load's start to the collect phase (Unix seconds).
+    pub fn load_window(&self) -> Option<(f64, f64)> {
+        let phase = |n: &str| self.summary.phases.iter().find(|p| p.name == n);
+        let load = phase("load")?;
+        Some((
+            load.started_at,
+            phase("collect").map_or(load.ended_at, |c| c.started_at),
+        ))
+    }
+}
+
+/// The run's embedded samples (`metrics/samples.tsdb`); `Ok(None)` when the run has none
+/// (it used a Prometheus source, or collected nothing).
+pub fn samples(dir: &Path) -> Result<Option<crate::tsdb::Store>, String> {
+    let path = dir.join(files::SAMPLES);
+    if !path.exists() {
+        return Ok(None);
+    }
+    crate::tsdb::file::load(&path)
+        .map(Some)
+        .map_err(|e| format!("{} cannot be read: {e}", files::SAMPLES))
 }

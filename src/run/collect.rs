@@ -40,11 +40,12 @@ pub async fn queries(
             {
                 Ok(answer) => {
                     let safe = crate::report::render::file_safe(&q.name);
-                    let _ = dir.write(
-                        &format!("metrics/raw/{i:02}-{safe}.json"),
-                        &serde_json::to_vec_pretty(&answer.raw).unwrap_or_default(),
-                    );
-                    r.warnings = answer.warnings;
+                    if let Err(e) =
+                        dir.write_json(&format!("metrics/raw/{i:02}-{safe}.json"), &answer.raw)
+                    {
+                        r.warnings.push(format!("the raw answer was not kept: {e}"));
+                    }
+                    r.warnings.extend(answer.warnings);
                     if answer.series.is_empty() {
                         r.missing = Some("no data".into());
                     }

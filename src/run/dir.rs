@@ -42,6 +42,19 @@ impl RunDir {
         write_atomic(&self.path.join(rel), bytes)
     }
 
+    /// Writes `value` as pretty JSON to `rel`, atomically; a value that does not serialize is
+    /// an error, never an empty file.
+    pub fn write_json<T: serde::Serialize>(&self, rel: &str, value: &T) -> Result<(), String> {
+        let bytes =
+            serde_json::to_vec_pretty(value).map_err(|e| format!("cannot write {rel}: {e}"))?;
+        self.write(rel, &bytes)
+    }
+
+    /// Reads the run back (what `soy report`, `soy query` and later `soy compare` see).
+    pub fn read(&self) -> Result<super::bundle::StoredRun, super::bundle::BundleError> {
+        super::bundle::read(&self.path)
+    }
+
     /// Points `<experiment>/latest` at this run.
     pub fn link_latest(&self) {
         if let Some(parent) = self.path.parent() {

@@ -84,36 +84,22 @@ fn metric_summary(q: &QueryResult) -> MetricSummary {
 
 /// Writes the data files; returns what could not be written.
 fn write_files(run: &Run<'_>, summary: &Summary, record: &RunRecord) -> Vec<String> {
-    let mut problems = Vec::new();
-    let mut json = |name: &str, value: Result<Vec<u8>, serde_json::Error>| {
-        let written = value
-            .map_err(|e| format!("cannot write {name}: {e}"))
-            .and_then(|bytes| run.dir.write(name, &bytes));
-        if let Err(e) = written {
-            problems.push(e);
-        }
-    };
+    use super::bundle::files;
+    let d = &run.dir;
+    let mut written = Vec::new();
     if let Some(r) = &run.results {
-        json("results.json", serde_json::to_vec_pretty(r));
-    }
-    json(
-        "metrics/series.json",
-        serde_json::to_vec_pretty(&run.metrics),
-    );
-    json("run.json", serde_json::to_vec_pretty(record));
-    json("summary.json", serde_json::to_vec_pretty(summary));
-    let mut text = |name: &str, body: &str| {
-        if let Err(e) = run.dir.write(name, body.as_bytes()) {
-            problems.push(e);
-        }
-    };
-    if let (Some(r), Some(prefix)) = (&run.results, &run.plan.exec.experiment.load.csv) {
-        for (suffix, body) in crate::load::locust_csv::files(r) {
-            text(&format!("{prefix}{suffix}"), &body);
+        written.push(d.write_json(files::RESULTS, r));
+        if let Some(prefix) = &run.plan.exec.experiment.load.csv {
+            for (suffix, body) in crate::load::locust_csv::files(r) {
+                written.push(d.write(&format!("{prefix}{suffix}"), body.as_bytes()));
+            }
         }
     }
-    text("metrics/series.csv", &tidy_csv(&run.metrics));
-    problems
+    written.push(d.write_json(files::SERIES, &run.metrics));
+    written.push(d.write(files::SERIES_CSV, tidy_csv(&run.metrics).as_bytes()));
+    written.push(d.write_json(files::RUN, record));
+    written.push(d.write_json(files::SUMMARY, summary));
+    written.into_iter().filter_map(Result::err).collect()
 }
 
 fn write_report(run: &Run<'_>, summary: &Summary) -> Result<Option<std::path::PathBuf>, String> {

@@ -8,7 +8,6 @@ use super::bundle::StoredRun;
 use super::dir::RunDir;
 use crate::analysis::series::QueryResult;
 use crate::report::render;
-use crate::report::summary::Summary;
 
 /// The formats `soy report` renders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -25,14 +24,14 @@ pub fn render_run(
     template: Option<&Path>,
     manifest_file: Option<&Path>,
 ) -> Result<String, String> {
-    let mut run = super::bundle::read(dir).map_err(|e| e.to_string())?;
+    let mut run = RunDir::open(dir).read().map_err(|e| e.to_string())?;
     if format == ReportFormat::Json {
         return serde_json::to_string_pretty(&run.summary)
             .map(|s| s + "\n")
             .map_err(|e| e.to_string());
     }
     let mut metrics = std::mem::take(&mut run.metrics);
-    match reevaluate(dir, &run.summary, manifest_file, &mut metrics) {
+    match reevaluate(&run, manifest_file, &mut metrics) {
         Ok(()) => {}
         // New questions need the samples: without them there is nothing to answer with.
         Err(e) if manifest_file.is_some() => return Err(e),
@@ -100,82 +99,73 @@ pub fn render_run(
 /// offline — those of `manifest_file` when given (new questions for an old run), else the
 /// run's own — over the run's window, replacing stored results of the same name.
 fn reevaluate(
-    dir: &Path,
-    summary: &Summary,
+    run: &StoredRun,
     manifest_file: Option<&Path>,
     metrics: &mut Vec<QueryResult>,
 ) -> Result<(), String> {
-    let samples = dir.join("metrics").join("samples.tsdb");
-    if !samples.exists() {
-        return match manifest_file {
-            Some(_) => Err(format!(
-                "{}: no embedded samples to evaluate new queries on (the run used a Prometheus source)",
-                dir.display()
-            )),
-            None => Ok(()),
-        };
+    let dir = &run.dir;
+    let no_samples = || match manifest_file {
+        Some(_) => Err(format!(
+            "{}: no embedded samples to evaluate new queries on (the run used a Prometheus source)",
+            dir.display()
+        )),
+        None => Ok(()),
+    };
+    if !dir.join(super::bundle::files::SAMPLES).exists() {
+        return no_samples();
     }
-    let queries: Vec<(String, String, Option<String>)>;
-    let step: f64;
-    match manifest_file {
+    let (queries, step) = match manifest_file {
         Some(path) => {
             let m = crate::manifest::load(path).map_err(|e| e.to_string())?;
             let plan = crate::plan::build(&m).map_err(|e| e.to_string())?;
-            step = plan.metrics.step.as_secs_f64();
-            queries = plan
+            let step = plan.metrics.step.as_secs_f64();
+            let queries: Vec<_> = plan
                 .metrics
                 .queries
                 .into_iter()
                 .map(|q| (q.name, q.promql, q.unit))
                 .collect();
+            (queries, step)
         }
-        None => {
-            let resolved: Value = std::fs::read_to_string(dir.join("resolved.json"))
-                .ok()
-                .and_then(|t| serde_json::from_str(&t).ok())
-                .unwrap_or(Value::Null);
-            step = resolved
-                .pointer("/metrics/step")
-                .and_then(Value::as_str)
-                .and_then(|s| crate::manifest::duration::parse(s).ok())
-                .map_or(15.0, |d| d.as_secs_f64());
-            queries = resolved
-                .pointer("/metrics/queries")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|q| {
-                    Some((
-                        q["name"].as_str()?.to_string(),
-                        q["promql"].as_str()?.to_string(),
-                        q["unit"].as_str().map(str::to_string),
-                    ))
-                })
-                .collect();
-        }
-    }
-    let phase = |n: &str| summary.phases.iter().find(|p| p.name == n);
-    let Some(load) = phase("load") else {
+        None => stored_queries(&run.resolved),
+    };
+    let Some(window) = run.load_window() else {
         return Ok(());
     };
-    let end = phase("collect").map_or(load.ended_at, |c| c.started_at);
-    let store = crate::tsdb::file::load(&samples)
-        .map_err(|e| format!("metrics/samples.tsdb cannot be read: {e}"))?;
+    let Some(store) = super::bundle::samples(dir)? else {
+        return no_samples();
+    };
     for (name, promql, unit) in queries {
-        let r = crate::metrics::embedded::query_range(
-            &store,
-            &name,
-            &promql,
-            unit,
-            (load.started_at, end),
-            step,
-        );
+        let r = crate::metrics::embedded::query_range(&store, &name, &promql, unit, window, step);
         match metrics.iter_mut().find(|m| m.name == name) {
             Some(existing) => *existing = r,
             None => metrics.push(r),
         }
     }
     Ok(())
+}
+
+/// The run's own queries and step, from its `resolved.json`.
+fn stored_queries(resolved: &Value) -> (Vec<(String, String, Option<String>)>, f64) {
+    let step = resolved
+        .pointer("/metrics/step")
+        .and_then(Value::as_str)
+        .and_then(|s| crate::manifest::duration::parse(s).ok())
+        .map_or(15.0, |d| d.as_secs_f64());
+    let queries = resolved
+        .pointer("/metrics/queries")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|q| {
+            Some((
+                q["name"].as_str()?.to_string(),
+                q["promql"].as_str()?.to_string(),
+                q["unit"].as_str().map(str::to_string),
+            ))
+        })
+        .collect();
+    (queries, step)
 }
 
 /// Where `soy report` writes when no output is given: HTML into the run directory.
