@@ -56,16 +56,19 @@ pub enum LoadError {
 
 /// Reads and checks a manifest file.
 pub fn load(path: &Path) -> Result<Manifest, LoadError> {
-    let (m, problems) = load_unchecked(path)?;
+    checked(load_unchecked(path)?)
+}
+
+/// The manifest when its checks found nothing, else its problems as the error.
+fn checked((m, problems): (Manifest, Vec<Diagnostic>)) -> Result<Manifest, LoadError> {
     if problems.is_empty() {
-        Ok(m)
-    } else {
-        Err(LoadError::Invalid(Diagnostics {
-            file: m.path.display().to_string(),
-            source: m.source,
-            items: problems,
-        }))
+        return Ok(m);
     }
+    Err(LoadError::Invalid(Diagnostics {
+        file: m.path.display().to_string(),
+        source: m.source,
+        items: problems,
+    }))
 }
 
 /// Reads a manifest through every stage up to the typed model, and returns it with what its
@@ -104,16 +107,7 @@ pub fn load_unchecked(path: &Path) -> Result<(Manifest, Vec<Diagnostic>), LoadEr
 
 /// Checks manifest text; `dir` is where its relative paths point from.
 pub fn parse(path: PathBuf, dir: PathBuf, text: String) -> Result<Manifest, LoadError> {
-    let (m, problems) = parse_unchecked(path, dir, text)?;
-    if problems.is_empty() {
-        Ok(m)
-    } else {
-        Err(LoadError::Invalid(Diagnostics {
-            file: m.path.display().to_string(),
-            source: m.source,
-            items: problems,
-        }))
-    }
+    checked(parse_unchecked(path, dir, text)?)
 }
 
 /// As `parse`, returning the semantic findings with the manifest instead of failing.

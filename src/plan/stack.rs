@@ -162,17 +162,12 @@ fn looks_secret(name: &str) -> bool {
 
 fn redacted<S: serde::Serializer>(spec: &StackSpec, s: S) -> Result<S::Ok, S::Error> {
     let mut spec = spec.clone();
-    for svc in &mut spec.services {
-        let env = svc
-            .pointer_mut("/TaskTemplate/ContainerSpec/Env")
-            .and_then(serde_json::Value::as_array_mut);
-        for e in env.into_iter().flatten() {
-            let Some((k, v)) = e.as_str().and_then(|t| t.split_once('=')) else {
-                continue;
-            };
-            if looks_secret(k) && !v.is_empty() && !v.starts_with("${env:") {
-                *e = serde_json::Value::String(format!("{k}=<redacted>"));
-            }
+    for e in spec.env_entries_mut() {
+        let Some((k, v)) = e.as_str().and_then(|t| t.split_once('=')) else {
+            continue;
+        };
+        if looks_secret(k) && !v.is_empty() && !v.starts_with("${env:") {
+            *e = serde_json::Value::String(format!("{k}=<redacted>"));
         }
     }
     spec.serialize(s)

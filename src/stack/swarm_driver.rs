@@ -22,16 +22,11 @@ impl SwarmDriver {
     /// here, at the point of use.
     pub fn new(spec: &StackSpec, converge_within: Duration) -> Result<SwarmDriver, String> {
         let mut spec = spec.clone();
-        for svc in &mut spec.services {
-            let env = svc
-                .pointer_mut("/TaskTemplate/ContainerSpec/Env")
-                .and_then(serde_json::Value::as_array_mut);
-            for e in env.into_iter().flatten() {
-                if let Some(text) = e.as_str().filter(|t| t.contains("${env:")) {
-                    let resolved = crate::manifest::env::resolve_from_process(text)
-                        .map_err(|err| format!("stack environment: {err}"))?;
-                    *e = serde_json::Value::String(resolved);
-                }
+        for e in spec.env_entries_mut() {
+            if let Some(text) = e.as_str().filter(|t| t.contains("${env:")) {
+                let resolved = crate::manifest::env::resolve_from_process(text)
+                    .map_err(|err| format!("stack environment: {err}"))?;
+                *e = serde_json::Value::String(resolved);
             }
         }
         Ok(SwarmDriver {

@@ -56,6 +56,19 @@ pub struct Overrides {
     pub dir: std::path::PathBuf,
 }
 
+impl StackSpec {
+    /// Every `KEY=VALUE` environment entry of every service, to rewrite in place (redact
+    /// for printing, resolve `${env:NAME}` for deploying).
+    pub fn env_entries_mut(&mut self) -> impl Iterator<Item = &mut Value> {
+        self.services.iter_mut().flat_map(|svc| {
+            svc.pointer_mut("/TaskTemplate/ContainerSpec/Env")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+        })
+    }
+}
+
 /// A problem found in translation: where in the stack file (a JSON pointer) and what.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Problem {

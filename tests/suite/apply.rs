@@ -70,18 +70,7 @@ fn gateway_port(manifest: &Path) -> u16 {
 
 /// Waits until the gateway on `port` has forwarded load requests (an event, not a sleep).
 fn wait_for_load(port: u16) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while super::gateway_metric(
-        port,
-        "envoy_cluster_upstream_rq_total{envoy_cluster_name=\"api_cluster\"}",
-    ) < 10.0
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the load never reached the gateway"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    super::harness::wait_for_gateway(port, "api_cluster", 10.0);
 }
 
 /// Processes whose process group is `pgid`.
@@ -429,31 +418,31 @@ fn report_rerenders_a_stored_run() {
     assert!(text(&bad.stderr).contains("is not a run directory"));
 }
 
-#[test]
-fn sigkill_mid_run_leaves_no_service_and_soy_down_finds_nothing() {
-    let marker = format!("soy-sigkill-{}", std::process::id());
-    let m = manifest("sigkill", &marker, "", "{timeout: 20s}", "  run_time: 60s");
-    let out_dir = root().join("target/test-tmp/runs-sigkill");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_soy"))
-        .args(["apply", m.to_str().expect("utf8"), "--out"])
-        .arg(&out_dir)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn");
+/// Starts `soy apply` on a local experiment under `out`, waits until its load reaches the
+/// gateway, and returns the child, the run directory, the services' process groups (from
+/// state.json) and the manifest.
+fn apply_until_load(
+    name: &str,
+    marker: &str,
+    out: &Path,
+) -> (super::harness::Child, PathBuf, Vec<i32>, PathBuf) {
+    let m = manifest(name, marker, "", "{timeout: 20s}", "  run_time: 60s");
+    let child = super::harness::spawn(&[
+        "apply",
+        m.to_str().expect("utf8"),
+        "--out",
+        out.to_str().expect("utf8"),
+    ]);
     wait_for_load(gateway_port(&m));
-    let run_dir = std::fs::canonicalize(out_dir.join("sigkill").join("latest"))
-        .or_else(|_| {
-            // `latest` is linked at the end of a run; a killed run has none: take the newest.
-            let mut runs: Vec<_> = std::fs::read_dir(out_dir.join("sigkill"))
-                .expect("runs")
-                .flatten()
-                .map(|e| e.path())
-                .collect();
-            runs.sort();
-            runs.pop().ok_or(())
-        })
-        .expect("the run directory");
+    // `latest` is linked at the end of a run: a run still going has none, take the newest.
+    let mut runs: Vec<_> = std::fs::read_dir(out.join(name))
+        .expect("runs")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| !p.ends_with("latest"))
+        .collect();
+    runs.sort();
+    let run_dir = runs.pop().expect("the run directory");
     let state: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run_dir.join("state.json")).expect("state.json"))
             .expect("json");
@@ -465,8 +454,31 @@ fn sigkill_mid_run_leaves_no_service_and_soy_down_finds_nothing() {
         .collect();
     assert_eq!(groups.len(), 2, "{state}");
     assert!(groups.iter().all(|g| !group_members(*g).is_empty()));
-    child.kill().expect("SIGKILL");
-    let _ = child.wait();
+    (child, run_dir, groups, m)
+}
+
+/// `soy down MANIFEST --out DIR`, which must succeed; returns what it printed.
+fn down(m: &Path, out: &Path) -> String {
+    let (down, _) = soy(
+        &[
+            "down",
+            m.to_str().expect("utf8"),
+            "--out",
+            out.to_str().expect("utf8"),
+        ],
+        Duration::from_secs(30),
+    );
+    assert_eq!(down.status.code(), Some(0), "{}", text(&down.stderr));
+    text(&down.stdout)
+}
+
+#[test]
+fn sigkill_mid_run_leaves_no_service_and_soy_down_finds_nothing() {
+    let marker = format!("soy-sigkill-{}", std::process::id());
+    let t = super::harness::Test::new("sigkill");
+    let (child, run_dir, groups, m) = apply_until_load("sigkill", &marker, &t.dir);
+    child.signal("KILL");
+    let _ = child.wait(Duration::from_secs(10));
     let killed = std::time::Instant::now();
     loop {
         let left: Vec<String> = groups.iter().flat_map(|g| group_members(*g)).collect();
@@ -480,20 +492,10 @@ fn sigkill_mid_run_leaves_no_service_and_soy_down_finds_nothing() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(leftovers(&marker), "", "processes left behind");
-    let (down, _) = soy(
-        &[
-            "down",
-            m.to_str().expect("utf8"),
-            "--out",
-            out_dir.to_str().expect("utf8"),
-        ],
-        Duration::from_secs(20),
-    );
-    assert_eq!(down.status.code(), Some(0), "{}", text(&down.stderr));
+    let said = down(&m, &t.dir);
     assert!(
-        text(&down.stdout).starts_with("nothing left of local stack sigkill"),
-        "{}",
-        text(&down.stdout)
+        said.starts_with("nothing left of local stack sigkill"),
+        "{said}"
     );
     let (report, _) = soy(
         &["report", run_dir.to_str().expect("utf8"), "--format", "md"],
@@ -512,65 +514,24 @@ fn soy_down_stops_what_a_killed_supervisor_left() {
     // Services whose supervisors were killed before soy was: nothing watches them any more,
     // and `soy down` finds their groups in state.json and stops them.
     let marker = format!("soy-down-{}", std::process::id());
-    let m = manifest("down", &marker, "", "{timeout: 20s}", "  run_time: 60s");
-    let out_dir = root().join("target/test-tmp/runs-down");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_soy"))
-        .args(["apply", m.to_str().expect("utf8"), "--out"])
-        .arg(&out_dir)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn");
-    wait_for_load(gateway_port(&m));
-    let mut runs: Vec<_> = std::fs::read_dir(out_dir.join("down"))
-        .expect("runs")
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    runs.sort();
-    let run_dir = runs.pop().expect("a run");
-    // Detach the supervisors as `teardown: never` does, then kill soy: the services stay.
-    let state: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(run_dir.join("state.json")).expect("state.json"))
-            .expect("json");
-    let groups: Vec<i32> = state["services"]
-        .as_array()
-        .expect("services")
-        .iter()
-        .filter_map(|s| s["pgid"].as_i64().map(|p| p as i32))
-        .collect();
+    let t = super::harness::Test::new("down");
+    let (child, _, groups, m) = apply_until_load("down", &marker, &t.dir);
     // Kill each supervisor (the leader of its group), then soy: the services run on.
     for g in &groups {
         let _ = std::process::Command::new("kill")
             .args(["-KILL", &g.to_string()])
             .status();
     }
-    child.kill().expect("SIGKILL");
-    let _ = child.wait();
+    child.signal("KILL");
+    let _ = child.wait(Duration::from_secs(10));
     assert!(groups.iter().all(|g| !group_members(*g).is_empty()));
-    let (down, _) = soy(
-        &[
-            "down",
-            m.to_str().expect("utf8"),
-            "--out",
-            out_dir.to_str().expect("utf8"),
-        ],
-        Duration::from_secs(30),
+    let said = down(&m, &t.dir);
+    assert!(said.contains("stopped api, gateway of"), "{said}");
+    super::harness::wait_until(
+        "soy down stopping every group",
+        Duration::from_secs(5),
+        || groups.iter().all(|g| group_members(*g).is_empty()),
     );
-    assert_eq!(down.status.code(), Some(0), "{}", text(&down.stderr));
-    assert!(
-        text(&down.stdout).contains("stopped api, gateway of"),
-        "{}",
-        text(&down.stdout)
-    );
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while groups.iter().any(|g| !group_members(*g).is_empty()) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "soy down left processes"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
     assert_eq!(leftovers(&marker), "");
 }
 
@@ -661,19 +622,7 @@ fn teardown_never_leaves_every_service_running_until_soy_down() {
             .count(),
         4
     );
-    let (down, _) = soy(
-        &[
-            "down",
-            m.to_str().expect("utf8"),
-            "--out",
-            out_dir.to_str().expect("utf8"),
-        ],
-        Duration::from_secs(30),
-    );
-    assert!(
-        text(&down.stdout).contains("stopped api, gateway of"),
-        "{}",
-        text(&down.stdout)
-    );
+    let said = down(&m, &out_dir);
+    assert!(said.contains("stopped api, gateway of"), "{said}");
     assert_eq!(leftovers(&marker), "", "soy down left processes");
 }

@@ -231,6 +231,15 @@ pub fn require_docker() {
     );
 }
 
+/// Waits until the demo gateway on `port` has forwarded more than `n` requests to
+/// `cluster` (the load is under way).
+pub fn wait_for_gateway(port: u16, cluster: &str, n: f64) {
+    let series = format!("envoy_cluster_upstream_rq_total{{envoy_cluster_name=\"{cluster}\"}}");
+    wait_until("load at the gateway", Duration::from_secs(60), || {
+        gateway_metric(port, &series) > n
+    });
+}
+
 /// A value from a demo gateway's metrics on its loopback port (0 when unreachable).
 pub fn gateway_metric(port: u16, series: &str) -> f64 {
     use std::io::Write;

@@ -292,12 +292,7 @@ fn prometheus_stopped_mid_run_is_marked_missing_and_the_run_completes() {
         out_dir.to_str().expect("utf8"),
     ]);
     // Stop Prometheus once the load is under way (seen at the gateway), mid-run.
-    super::harness::wait_until("load at the gateway", Duration::from_secs(60), || {
-        super::gateway_metric(
-            p.gateway,
-            "envoy_cluster_upstream_rq_total{envoy_cluster_name=\"api_cluster\"}",
-        ) > 20.0
-    });
+    super::harness::wait_for_gateway(p.gateway, "api_cluster", 20.0);
     drop(prom);
     let out = child.wait(Duration::from_secs(120));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
