@@ -33,6 +33,8 @@ fn message_suffix(message: &str) -> String {
 pub struct Interpolated {
     pub text: String,
     pub unset: Vec<String>,
+    /// The variables whose values were put into the text.
+    pub used: Vec<String>,
 }
 
 /// Interpolates `text` with `lookup` (a variable's value, `None` when unset).
@@ -41,8 +43,20 @@ pub fn interpolate(
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Interpolated, InterpolateError> {
     let mut unset = Vec::new();
-    let out = expand(text, text, lookup, &mut unset)?;
-    Ok(Interpolated { text: out, unset })
+    let used = std::cell::RefCell::new(Vec::new());
+    let tracking = |name: &str| {
+        let v = lookup(name);
+        if v.is_some() && !used.borrow().iter().any(|u: &String| u == name) {
+            used.borrow_mut().push(name.to_string());
+        }
+        v
+    };
+    let out = expand(text, text, &tracking, &mut unset)?;
+    Ok(Interpolated {
+        text: out,
+        unset,
+        used: used.into_inner(),
+    })
 }
 
 fn expand(
@@ -70,9 +84,8 @@ fn expand(
         } else {
             let len = name_len(after);
             if len == 0 {
-                // A lone `$` (docker keeps it, e.g. in `$ cmd` or `price: 5$`).
-                out.push('$');
-                rest = after;
+                // Docker refuses a lone `$` ("invalid interpolation format").
+                return Err(fail("a `$` that starts no variable"));
             } else {
                 out.push_str(&value_of(&after[..len], lookup, unset));
                 rest = &after[len..];
@@ -223,8 +236,9 @@ mod tests {
         assert_eq!(text("$$"), "$");
         assert_eq!(text("$$USER"), "$USER");
         assert_eq!(text("echo $$(date)"), "echo $(date)");
-        assert_eq!(text("5$"), "5$");
-        assert_eq!(text("a $ b"), "a $ b");
+        assert_eq!(text("5$$"), "5$");
+        assert!(run("5$").is_err(), "a lone `$` is refused, as Docker does");
+        assert!(run("a $ b").is_err());
         assert_eq!(
             text("{{.Node.ID}}-{{.Task.Slot}}"),
             "{{.Node.ID}}-{{.Task.Slot}}"
@@ -238,6 +252,8 @@ mod tests {
         let r = run("${NOPE}:$ALSO_NOT:${NOPE}").unwrap();
         assert_eq!(r.text, "::");
         assert_eq!(r.unset, ["NOPE", "ALSO_NOT"]);
+        let r = run("$USER@${PORT:-1}/${NOPE:-x}").unwrap();
+        assert_eq!(r.used, ["USER", "PORT"]);
     }
 
     #[test]
@@ -259,7 +275,16 @@ mod tests {
 
     #[test]
     fn bad_formats_are_errors() {
-        for bad in ["${", "${USER", "${}", "${1X}", "${USER!x}", "${ USER}"] {
+        for bad in [
+            "${",
+            "${USER",
+            "${}",
+            "${1X}",
+            "${USER!x}",
+            "${ USER}",
+            "$",
+            "$-x",
+        ] {
             assert!(
                 matches!(run(bad), Err(InterpolateError::Format { .. })),
                 "{bad}"

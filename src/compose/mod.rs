@@ -34,6 +34,8 @@ pub struct Compose {
     pub file: ComposeFile,
     /// What Docker would warn about: unset variables, keys `docker stack deploy` ignores.
     pub warnings: Vec<String>,
+    /// The variables interpolated into the file, with their values.
+    pub used: BTreeMap<String, String>,
 }
 
 /// Why a stack file could not be read.
@@ -163,6 +165,7 @@ pub fn parse(
     let mut r = Reader {
         diags: Vec::new(),
         warnings: Vec::new(),
+        used: BTreeMap::new(),
     };
     let (mut doc, map) = match yaml::parse_compose(&text) {
         Ok(v) => v,
@@ -202,6 +205,7 @@ pub fn parse(
         map,
         file: file.unwrap_or_default(),
         warnings: r.warnings,
+        used: r.used,
     })
 }
 
@@ -229,6 +233,7 @@ fn invalid(path: &Path, source: String, items: Vec<Diagnostic>) -> ComposeError 
 struct Reader {
     diags: Vec<Diagnostic>,
     warnings: Vec<String>,
+    used: BTreeMap<String, String>,
 }
 
 impl Reader {
@@ -260,6 +265,11 @@ impl Reader {
                             p.dotted()
                         ));
                     }
+                    for name in done.used {
+                        if let Some(v) = vars(&name) {
+                            self.used.insert(name, v);
+                        }
+                    }
                     *s = done.text;
                 }
                 Err(e) => {
@@ -281,6 +291,11 @@ impl Reader {
             }
             Value::Object(entries) => {
                 for (k, item) in entries.iter_mut() {
+                    // Top-level `x-` fields are not interpolated (as in docker/cli): they are
+                    // templates for anchors, used through merge keys where they are.
+                    if p.segments().is_empty() && k.starts_with("x-") {
+                        continue;
+                    }
                     self.interpolate(item, &p.key(k), map, vars);
                 }
             }

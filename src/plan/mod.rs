@@ -60,8 +60,11 @@ pub struct StackPlan {
     pub info: StackInfo,
     pub ready_timeout: Duration,
     pub teardown: String,
-    /// A swarm stack's Compose file, translated.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// A swarm stack's Compose file, translated (printed with secrets redacted).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "stack::printed"
+    )]
     pub swarm: Option<SwarmPlan>,
 }
 

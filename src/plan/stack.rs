@@ -26,6 +26,10 @@ pub struct SwarmPlan {
     /// soy sends it; environment values whose names look secret are shown redacted.
     #[serde(serialize_with = "redacted")]
     pub spec: StackSpec,
+    /// Values of secret-looking variables interpolated into the stack file: wherever they
+    /// landed (a command line, a URL), the printed spec shows `<redacted>`.
+    #[serde(skip)]
+    pub secret_values: Vec<String>,
 }
 
 /// Resolves the stack: its name, its services and, for swarm, the translated Compose file.
@@ -135,6 +139,12 @@ fn swarm(
     Ok((
         SwarmPlan {
             file: s.file.clone(),
+            secret_values: c
+                .used
+                .iter()
+                .filter(|(k, v)| looks_secret(k) && v.len() >= 4)
+                .map(|(_, v)| v.clone())
+                .collect(),
             warnings: c.warnings,
             spec,
         },
@@ -171,6 +181,44 @@ fn redacted<S: serde::Serializer>(spec: &StackSpec, s: S) -> Result<S::Ok, S::Er
         }
     }
     spec.serialize(s)
+}
+
+impl Serialize for SwarmPlanRedacted<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+/// A swarm plan as printed: secret variables' values replaced wherever they appear.
+struct SwarmPlanRedacted<'a>(&'a SwarmPlan);
+
+/// Replaces each of `secrets` in every string of `v` with `<redacted>`.
+fn scrub(v: &mut serde_json::Value, secrets: &[String]) {
+    match v {
+        serde_json::Value::String(s) => {
+            for secret in secrets {
+                if s.contains(secret.as_str()) {
+                    *s = s.replace(secret.as_str(), "<redacted>");
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(|x| scrub(x, secrets)),
+        serde_json::Value::Object(o) => o.values_mut().for_each(|x| scrub(x, secrets)),
+        _ => {}
+    }
+}
+
+/// The plan's swarm section as `soy plan` and `resolved.json` show it.
+pub(super) fn printed<S: serde::Serializer>(
+    swarm: &Option<SwarmPlan>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let Some(p) = swarm else {
+        return s.serialize_none();
+    };
+    let mut v = serde_json::to_value(SwarmPlanRedacted(p)).map_err(serde::ser::Error::custom)?;
+    scrub(&mut v, &p.secret_values);
+    v.serialize(s)
 }
 
 #[cfg(test)]

@@ -118,6 +118,7 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<Outcome, Error> {
                     s.services.clone(),
                     plan.exec.dir.clone(),
                     logs,
+                    &run.dir.id,
                 );
                 lifecycle(run, driver).await
             }
@@ -141,11 +142,14 @@ async fn lifecycle(mut run: Run<'_>, mut stack: impl StackDriver) -> Outcome {
     run.stop.on_ctrl_c();
     super::metrics_phase::check(&mut run, false).await;
     deploy(&mut run, &mut stack).await;
+    checkpoint(&run);
     ready(&mut run, &mut stack).await;
     super::metrics_phase::check(&mut run, true).await;
+    checkpoint(&run);
     let engine = load_driver(&mut run);
     let collected = super::load_phase::run(&mut run, &stack, engine).await;
     cooldown(&mut run).await;
+    checkpoint(&run);
     super::metrics_phase::collect(&mut run, collected).await;
     teardown(&mut run, &mut stack).await;
     run.state.finished = true;
@@ -315,6 +319,16 @@ fn running_record(
         status: "running".into(),
         reason: None,
         exit_code: 0,
+    }
+}
+
+/// Rewrites run.json (still `running`) with the phases so far, so a run killed later shows
+/// how far it got.
+pub(super) fn checkpoint(run: &Run<'_>) {
+    let mut record = running_record(&run.plan.exec.experiment, &run.dir, run.opts);
+    record.phases = run.phases.0.clone();
+    if let Err(e) = run.dir.write_json(super::bundle::files::RUN, &record) {
+        eprintln!("soy: cannot record the run's progress: {e}");
     }
 }
 

@@ -157,7 +157,12 @@ fn from_record(r: &RunRecord, killed: bool, dir: &Path) -> Summary {
             r.status.clone()
         },
         reason,
-        exit_code: r.exit_code,
+        // A killed soy exited with no code of its own: count it as a runtime failure.
+        exit_code: if killed {
+            crate::exit::RUNTIME
+        } else {
+            r.exit_code
+        },
         soy_version: r.soy_version.clone(),
         git: r.git.clone(),
         phases: r.phases.clone(),

@@ -35,8 +35,19 @@ pub fn local(out: &Path, experiment: &str) -> Result<Vec<Cleaned>, String> {
         let Ok(text) = std::fs::read_to_string(run.join("state.json")) else {
             continue;
         };
-        let state: RunState = serde_json::from_str(&text)
-            .map_err(|e| format!("{}: state.json: {e}", run.display()))?;
+        let state: RunState = match serde_json::from_str(&text) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!(
+                    "soy: {}: state.json is damaged ({e}); skipping that run",
+                    run.display()
+                );
+                continue;
+            }
+        };
+        let id = run
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         if state.soy_alive() {
             eprintln!(
                 "soy: {} is still running (pid {}); leaving it",
@@ -48,7 +59,7 @@ pub fn local(out: &Path, experiment: &str) -> Result<Vec<Cleaned>, String> {
         let stopped: Vec<String> = state
             .services
             .iter()
-            .filter(|s| local::stop_recorded(s.pgid, s.started))
+            .filter(|s| local::stop_recorded(s.pgid, s.started, &id))
             .map(|s| s.name.clone())
             .collect();
         out.push(Cleaned {

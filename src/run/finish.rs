@@ -16,8 +16,10 @@ pub fn finish(mut run: Run<'_>) -> Outcome {
     let exp = &run.plan.exec.experiment;
     let verdicts = slo::judge(&exp.slos, run.results.as_ref(), &run.metrics);
     let failed = verdicts.iter().any(|v| !v.passed());
+    let interrupted = run.stop.was_interrupted();
     let (status, exit_code) = match (&run.ended, failed) {
         (Some(StopReason::Interrupted), _) => (RunStatus::Incomplete, exit::INTERRUPTED),
+        (Some(_), _) if interrupted => (RunStatus::Incomplete, exit::INTERRUPTED),
         (Some(_), _) => (RunStatus::Incomplete, exit::RUNTIME),
         (None, true) => (RunStatus::Failed, exit::SLO_FAILED),
         (None, false) => (RunStatus::Passed, exit::OK),

@@ -80,6 +80,7 @@ pub async fn run<L: LoadDriver>(
     }
     let p = run.phases.begin("load");
     run.load_start = Some(crate::clock::now());
+    super::apply::checkpoint(run);
     during.actions = stack.act(run.plan.exec.experiment.actions.clone());
     let result = match engine {
         Ok(mut e) => {

@@ -54,12 +54,15 @@ impl RunStatus {
 #[derive(Clone)]
 pub struct StopSignal {
     tx: watch::Sender<Option<StopReason>>,
+    /// Ctrl-C came, whether or not it was the first reason to stop.
+    interrupted: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Default for StopSignal {
     fn default() -> Self {
         StopSignal {
             tx: watch::channel(None).0,
+            interrupted: Default::default(),
         }
     }
 }
@@ -111,9 +114,16 @@ impl StopSignal {
         let me = self.clone();
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
+                me.interrupted
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
                 me.stop(StopReason::Interrupted);
             }
         });
+    }
+
+    /// Whether Ctrl-C came at any point (a run it cut short exits 130).
+    pub fn was_interrupted(&self) -> bool {
+        self.interrupted.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 

@@ -32,6 +32,9 @@ pub struct Watched {
     pub broke: Option<String>,
 }
 
+/// How long a background task may take to finish once told to.
+pub const FINISH_WITHIN: Duration = Duration::from_secs(60);
+
 /// A background task that runs until told to finish and hands its data back through its
 /// join handle.
 pub struct Background<T> {
@@ -52,10 +55,23 @@ impl<T: Default + Send + 'static> Background<T> {
         }
     }
 
-    /// Tells the task to finish and returns what it gathered.
+    /// Tells the task to finish and returns what it gathered. A task that does not finish
+    /// within `FINISH_WITHIN` (an engine call that hangs) is abandoned, with a warning, so a
+    /// run always reaches its collect and teardown phases.
     pub async fn finish(self) -> T {
         let _ = self.done.send(true);
-        self.task.await.unwrap_or_default()
+        let mut task = self.task;
+        match tokio::time::timeout(FINISH_WITHIN, &mut task).await {
+            Ok(r) => r.unwrap_or_default(),
+            Err(_) => {
+                task.abort();
+                eprintln!(
+                    "soy: a background task did not finish within {}s; its data is lost",
+                    FINISH_WITHIN.as_secs()
+                );
+                T::default()
+            }
+        }
     }
 }
 

@@ -28,6 +28,8 @@ pub struct Running {
     pub started: u64,
     /// soy's end of the pipe the supervisor reads: it closes when soy ends, however it ends.
     lifeline: Option<std::io::PipeWriter>,
+    /// The supervisor has been waited for: its pid, and so its group id, may be reused now.
+    reaped: bool,
 }
 
 /// The running local stack; stops every process when dropped.
@@ -55,6 +57,7 @@ impl LocalStack {
         svc: &LocalService,
         manifest_dir: &Path,
         logs: &Path,
+        run: &str,
     ) -> Result<(), String> {
         let soy =
             std::env::current_exe().map_err(|e| format!("cannot find soy's own binary: {e}"))?;
@@ -99,6 +102,11 @@ impl LocalStack {
                 .map_err(|e| format!("service `{}`: env {k}: {e}", svc.name))?;
             cmd.env(k, v);
         }
+        // Marks the service's processes as this run's, for `soy down` (see `stop_recorded`).
+        let tag = run_tag(run);
+        if let Some((k, v)) = tag.split_once('=') {
+            cmd.env(k, v);
+        }
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let child = cmd.spawn().map_err(|e| {
             format!(
@@ -115,6 +123,7 @@ impl LocalStack {
             log,
             started,
             lifeline: Some(writer),
+            reaped: false,
         });
         Ok(())
     }
@@ -123,9 +132,11 @@ impl LocalStack {
     pub fn exited(&mut self) -> Option<String> {
         for s in &mut self.services {
             if let Ok(Some(status)) = s.child.try_wait() {
+                s.reaped = true;
                 return Some(format!(
-                    "service `{}` exited ({status}); last output:\n{}",
+                    "service `{}` exited ({}); last output:\n{}",
                     s.name,
+                    describe_exit(status),
                     tail(&s.log, 10)
                 ));
             }
@@ -134,16 +145,19 @@ impl LocalStack {
     }
 
     /// Stops every service: SIGTERM to each process group, SIGKILL after `GRACE`.
+    /// A group whose supervisor was already waited for is not signalled: its supervisor
+    /// emptied it before exiting, and its id may belong to someone else by now.
     pub fn stop(&mut self) {
-        for s in &self.services {
+        for s in self.services.iter().filter(|s| !s.reaped) {
             let _ = killpg(Pid::from_raw(s.child.id() as i32), Signal::SIGTERM);
         }
         let deadline = Instant::now() + GRACE;
-        for s in &mut self.services {
+        for s in self.services.iter_mut().filter(|s| !s.reaped) {
             loop {
                 match s.child.try_wait() {
                     Ok(Some(_)) | Err(_) => break,
                     Ok(None) if Instant::now() >= deadline => {
+                        // The whole group, supervisor and leftovers included.
                         let _ = killpg(Pid::from_raw(s.child.id() as i32), Signal::SIGKILL);
                         let _ = s.child.wait();
                         break;
@@ -151,8 +165,7 @@ impl LocalStack {
                     Ok(None) => std::thread::sleep(Duration::from_millis(20)),
                 }
             }
-            // Children the service left in its group go too.
-            let _ = killpg(Pid::from_raw(s.child.id() as i32), Signal::SIGKILL);
+            s.reaped = true;
         }
         self.services.clear();
     }
@@ -183,22 +196,49 @@ impl Drop for LocalStack {
     }
 }
 
-/// Stops a process group soy started in an earlier run; returns whether anything of it was
-/// running. The group is soy's when its leader is the very supervisor recorded then, or
-/// when the leader is gone but members remain (Linux does not reuse a pid while a process
-/// group of that id exists, so they are the same group).
-pub fn stop_recorded(pgid: i32, started: u64) -> bool {
-    let leader_is_another = procfs::alive(pgid) && procfs::start_time(pgid) != Some(started);
-    if leader_is_another || procfs::group_members(pgid).is_empty() {
+/// The environment entry that marks every process of a run's local services.
+pub fn run_tag(run: &str) -> String {
+    format!("SOY_RUN={run}")
+}
+
+/// Stops what is left of a process group soy started in run `run`; returns whether anything
+/// was running. The group is soy's while its leader is the very supervisor recorded then;
+/// once the leader is gone, only processes that carry the run's tag in their environment
+/// are stopped (a group id may have been reused since).
+pub fn stop_recorded(pgid: i32, started: u64, run: &str) -> bool {
+    let tag = run_tag(run);
+    if procfs::same_alive(pgid, started) {
+        let group = Pid::from_raw(pgid);
+        let _ = killpg(group, Signal::SIGTERM);
+        let deadline = Instant::now() + GRACE;
+        while procfs::same_alive(pgid, started) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if procfs::same_alive(pgid, started) {
+            let _ = killpg(group, Signal::SIGKILL);
+        }
+        return true;
+    }
+    let ours = || -> Vec<i32> {
+        procfs::group_members(pgid)
+            .into_iter()
+            .filter(|p| procfs::environ_has(*p, &tag))
+            .collect()
+    };
+    let left = ours();
+    if left.is_empty() {
         return false;
     }
-    let group = Pid::from_raw(pgid);
-    let _ = killpg(group, Signal::SIGTERM);
+    for p in &left {
+        let _ = nix::sys::signal::kill(Pid::from_raw(*p), Signal::SIGTERM);
+    }
     let deadline = Instant::now() + GRACE;
-    while !procfs::group_members(pgid).is_empty() && Instant::now() < deadline {
+    while !ours().is_empty() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    let _ = killpg(group, Signal::SIGKILL);
+    for p in ours() {
+        let _ = nix::sys::signal::kill(Pid::from_raw(p), Signal::SIGKILL);
+    }
     true
 }
 
@@ -223,6 +263,19 @@ fn find_program(program: &Path) -> Result<PathBuf, String> {
         .map(|d| d.join(program))
         .find(|p| runnable(p))
         .ok_or_else(|| format!("{}: not found on PATH", program.display()))
+}
+
+/// An exit status as people read it: the supervisor reports a service killed by signal N
+/// as 128 + N, as shells do.
+fn describe_exit(status: std::process::ExitStatus) -> String {
+    match status.code() {
+        Some(c) if c > 128 && c < 160 => {
+            let sig =
+                Signal::try_from(c - 128).map_or_else(|_| (c - 128).to_string(), |s| s.to_string());
+            format!("killed by {sig}")
+        }
+        _ => status.to_string(),
+    }
 }
 
 /// The last `n` lines of a log file.

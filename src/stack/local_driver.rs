@@ -20,6 +20,8 @@ pub struct Local {
     services: Vec<LocalService>,
     manifest_dir: PathBuf,
     logs: PathBuf,
+    /// The run's id, marking its processes.
+    run: String,
     running: LocalStack,
     attempted: bool,
 }
@@ -30,12 +32,14 @@ impl Local {
         services: Vec<LocalService>,
         manifest_dir: PathBuf,
         logs: PathBuf,
+        run: &str,
     ) -> Local {
         Local {
             stack: stack.to_string(),
             services,
             manifest_dir,
             logs,
+            run: run.to_string(),
             running: LocalStack::default(),
             attempted: false,
         }
@@ -51,7 +55,8 @@ impl StackDriver for Local {
         self.attempted = true;
         let services = self.services.clone();
         for svc in &services {
-            self.running.start(svc, &self.manifest_dir, &self.logs)?;
+            self.running
+                .start(svc, &self.manifest_dir, &self.logs, &self.run)?;
             started(&self.running.processes());
             let logs = self.logs();
             let running = &mut self.running;

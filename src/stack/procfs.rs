@@ -49,6 +49,12 @@ pub fn same_alive(pid: i32, started: u64) -> bool {
     alive(pid) && start_time(pid) == Some(started)
 }
 
+/// Whether process `pid`'s environment holds the entry `entry` (`NAME=value`).
+pub fn environ_has(pid: i32, entry: &str) -> bool {
+    std::fs::read(format!("/proc/{pid}/environ"))
+        .is_ok_and(|env| env.split(|b| *b == 0).any(|e| e == entry.as_bytes()))
+}
+
 /// Processes (not zombies) whose process group is `pgid`.
 pub fn group_members(pgid: i32) -> Vec<i32> {
     let Ok(dir) = std::fs::read_dir("/proc") else {

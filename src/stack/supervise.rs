@@ -5,6 +5,10 @@
 //! SIGKILL after `ORPHAN_GRACE`. A `d` byte on the pipe detaches (soy leaves the stack running
 //! on purpose, `teardown: never`). Otherwise it waits for the service and exits as it did.
 //!
+//! When the service's main process exits, whatever it left in the group is killed before the
+//! supervisor exits with the service's status, so a group soy has reaped is empty and soy
+//! never needs to signal it again (its id may by then belong to someone else).
+//!
 //! It ignores nothing: SIGTERM, SIGINT, SIGHUP and SIGQUIT are blocked in the supervisor only
 //! (the service starts with an empty signal mask, as Rust's `Command` resets it), so a stop
 //! signal sent to the group reaches the service and the supervisor waits for it to finish.
@@ -61,6 +65,14 @@ pub fn run(program: &OsString, args: &[OsString]) -> u8 {
     if orphaned.load(Ordering::SeqCst) {
         // Whatever the service left in its group goes too (this process included).
         let _ = killpg(getpgrp(), Signal::SIGKILL);
+    }
+    // The service's main process is gone: what it left in the group goes with it, while this
+    // process still holds the group's id (so nothing else can own it).
+    let me = std::process::id() as i32;
+    for pid in super::procfs::group_members(getpgrp().as_raw()) {
+        if pid != me {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
+        }
     }
     match status {
         Ok(s) => exit_code(s),

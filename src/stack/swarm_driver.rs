@@ -46,15 +46,19 @@ impl StackDriver for SwarmDriver {
         let stack = self.spec.stack.clone();
         Swarm::check_ingress(&self.spec)?;
         let sw = Swarm::connect().await?;
-        if let Err(e) = sw.deploy(&self.spec).await {
+        // Known before anything is created: a deploy cut short by Ctrl-C still has a
+        // teardown (removal by namespace, safe whatever was created).
+        self.sw = Some(sw.clone());
+        let deployed = match sw.deploy(&self.spec).await {
+            Ok(()) => sw.converge(&stack, self.converge_within).await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = deployed {
+            // A failed deploy cleans up after itself, and there is nothing left to tear down.
             let _ = sw.remove(&stack, Duration::from_secs(60)).await;
+            self.sw = None;
             return Err(e);
         }
-        if let Err(e) = sw.converge(&stack, self.converge_within).await {
-            let _ = sw.remove(&stack, Duration::from_secs(60)).await;
-            return Err(e);
-        }
-        self.sw = Some(sw);
         Ok(())
     }
 

@@ -503,7 +503,8 @@ fn sigkill_mid_run_leaves_no_service_and_soy_down_finds_nothing() {
     );
     assert_eq!(report.status.code(), Some(0), "{}", text(&report.stderr));
     assert!(
-        text(&report.stdout).contains("incomplete: killed"),
+        text(&report.stdout)
+            .contains("incomplete: killed: soy ended without finishing, during or after `load`"),
         "{}",
         text(&report.stdout)
     );

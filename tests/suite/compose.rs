@@ -15,7 +15,8 @@ fn soy_env(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
         .stdin(Stdio::null())
         .env_remove("ADMIN_PASSWORD")
         .env_remove("REPLICAS")
-        .env_remove("GRAFANA_PORT");
+        .env_remove("GRAFANA_PORT")
+        .env_remove("EXPORTER_TOKEN");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -30,6 +31,7 @@ fn plan_json_shows_the_resolved_swarm_spec() {
             ("ADMIN_PASSWORD", "s3cret"),
             ("REPLICAS", "2"),
             ("GRAFANA_PORT", "13000"),
+            ("EXPORTER_TOKEN", "tok-9f8e7d"),
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -85,6 +87,12 @@ fn plan_json_shows_the_resolved_swarm_spec() {
         .expect("arg");
     assert!(args.ends_with("etc)($|/)"), "{args}");
     assert_eq!(ne["Mode"], serde_json::json!({"Global": {}}));
+    // A secret-looking variable's value is redacted wherever it landed (here an argument).
+    assert_eq!(
+        ne["TaskTemplate"]["ContainerSpec"]["Args"][3],
+        "--web.auth-token=<redacted>"
+    );
+    assert!(!text(&out.stdout).contains("tok-9f8e7d"));
     // `x-` fields are not deployed.
     assert!(!text(&out.stdout).contains("team-perf"));
 }
