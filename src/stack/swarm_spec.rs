@@ -370,18 +370,16 @@ fn healthcheck(h: &model::Healthcheck, at: &str, errs: &mut Problems) -> Value {
             },
         );
     }
-    for (v, k, api) in [
-        (&h.interval, "interval", "Interval"),
-        (&h.timeout, "timeout", "Timeout"),
-        (&h.start_period, "start_period", "StartPeriod"),
-    ] {
-        if let Some(n) = v
-            .as_deref()
-            .and_then(|d| nanos(d, &format!("{at}/{k}"), errs))
-        {
-            hc.insert(api.into(), json!(n));
-        }
-    }
+    durations(
+        &mut hc,
+        &[
+            (&h.interval, "interval", "Interval"),
+            (&h.timeout, "timeout", "Timeout"),
+            (&h.start_period, "start_period", "StartPeriod"),
+        ],
+        at,
+        errs,
+    );
     if let Some(r) = h.retries {
         hc.insert("Retries".into(), json!(r));
     }
@@ -439,17 +437,15 @@ fn restart_policy(rp: &model::RestartPolicy, at: &str, errs: &mut Problems) -> V
             );
         }
     }
-    for (v, k, api) in [
-        (&rp.delay, "delay", "Delay"),
-        (&rp.window, "window", "Window"),
-    ] {
-        if let Some(n) = v
-            .as_deref()
-            .and_then(|d| nanos(d, &format!("{at}/{k}"), errs))
-        {
-            m.insert(api.into(), json!(n));
-        }
-    }
+    durations(
+        &mut m,
+        &[
+            (&rp.delay, "delay", "Delay"),
+            (&rp.window, "window", "Window"),
+        ],
+        at,
+        errs,
+    );
     if let Some(n) = rp.max_attempts {
         m.insert("MaxAttempts".into(), json!(n));
     }
@@ -462,17 +458,15 @@ fn update_config(u: &model::UpdateConfig, at: &str, errs: &mut Problems) -> Valu
     if let Some(n) = u.parallelism {
         m.insert("Parallelism".into(), json!(n));
     }
-    for (v, k, api) in [
-        (&u.delay, "delay", "Delay"),
-        (&u.monitor, "monitor", "Monitor"),
-    ] {
-        if let Some(n) = v
-            .as_deref()
-            .and_then(|d| nanos(d, &format!("{at}/{k}"), errs))
-        {
-            m.insert(api.into(), json!(n));
-        }
-    }
+    durations(
+        &mut m,
+        &[
+            (&u.delay, "delay", "Delay"),
+            (&u.monitor, "monitor", "Monitor"),
+        ],
+        at,
+        errs,
+    );
     if let Some(a) = &u.failure_action {
         if matches!(a.as_str(), "continue" | "pause" | "rollback") {
             m.insert("FailureAction".into(), json!(a));
@@ -744,6 +738,23 @@ fn string_map(d: &Dict) -> BTreeMap<String, String> {
     d.pairs()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
+}
+
+/// Compose durations into Engine fields, in nanoseconds: `(value, key under at, API name)`.
+fn durations(
+    into: &mut Map<String, Value>,
+    fields: &[(&Option<String>, &str, &str)],
+    at: &str,
+    errs: &mut Problems,
+) {
+    for (v, k, api) in fields {
+        if let Some(n) = v
+            .as_deref()
+            .and_then(|d| nanos(d, &format!("{at}/{k}"), errs))
+        {
+            into.insert((*api).into(), json!(n));
+        }
+    }
 }
 
 /// A Compose duration (`10s`, `1m30s`) in nanoseconds.
