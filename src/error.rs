@@ -14,12 +14,32 @@ pub enum Error {
     /// Several manifests were checked and some were invalid (already reported).
     #[error("{0} of {1} manifests are invalid")]
     SomeInvalid(usize, usize),
-    #[error("{0}")]
-    Runtime(String),
+    #[error("cannot start the async runtime")]
+    Tokio(#[source] std::io::Error),
+    /// A run's files could not be written (or, for `soy down`, listed).
+    #[error(transparent)]
+    Write(#[from] crate::run::dir::DirError),
+    /// A stored run could not be read or rendered.
+    #[error(transparent)]
+    Bundle(#[from] crate::run::bundle::BundleError),
+    /// The Docker engine or the stack failed.
+    #[error(transparent)]
+    Stack(#[from] crate::stack::StackError),
+    /// `soy load`'s configuration is unusable.
+    #[error(transparent)]
+    Setup(#[from] crate::load::SetupError),
+    /// `soy load`'s generator failed.
+    #[error(transparent)]
+    Engine(#[from] crate::load::EngineError),
+    /// A demo service failed.
+    #[error(transparent)]
+    Demo(#[from] crate::demo::DemoError),
+    #[error("cannot serialize the results")]
+    Json(#[source] serde_json::Error),
     /// Wrong or missing command-line input.
     #[error("{0}")]
     Usage(String),
-    #[error("cannot write output: {0}")]
+    #[error("cannot write output")]
     Output(#[source] std::io::Error),
 }
 
@@ -29,8 +49,29 @@ impl Error {
         match self {
             Error::Load(LoadError::Invalid(_)) | Error::SomeInvalid(..) => exit::INVALID,
             Error::Load(LoadError::Io { .. }) => exit::INVALID,
-            Error::Plan(_) | Error::Usage(_) => exit::INVALID,
-            Error::Runtime(_) | Error::Output(_) => exit::RUNTIME,
+            Error::Plan(_) | Error::Usage(_) | Error::Bundle(_) | Error::Setup(_) => exit::INVALID,
+            Error::Tokio(_)
+            | Error::Write(_)
+            | Error::Stack(_)
+            | Error::Engine(_)
+            | Error::Demo(_)
+            | Error::Json(_)
+            | Error::Output(_) => exit::RUNTIME,
         }
     }
+}
+
+/// An error and its causes on one line, `outer: cause: root cause`, for texts that are
+/// stored (`summary.json`, events, warnings) rather than printed as a `caused by:` chain.
+/// An error with a `#[source]` does not repeat its source's text in its own message, so
+/// each link appears once.
+pub fn flatten(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }

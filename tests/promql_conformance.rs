@@ -34,7 +34,7 @@ impl Storage for Mem {
         matchers: &[Matcher],
         start: i64,
         end: i64,
-    ) -> Result<Vec<RangeSeries>, String> {
+    ) -> Result<Vec<RangeSeries>, soy::promql::StorageError> {
         let mut out = Vec::new();
         for (labels, points) in &self.series {
             let ok = matchers.iter().all(|m| {

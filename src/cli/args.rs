@@ -193,5 +193,7 @@ fn parse_run_time(s: &str) -> Result<std::time::Duration, String> {
             return Ok(std::time::Duration::from_secs_f64(secs));
         }
     }
-    crate::manifest::duration::parse(s).map(|d| d.0)
+    crate::manifest::duration::parse(s)
+        .map(|d| d.0)
+        .map_err(|e| e.to_string())
 }

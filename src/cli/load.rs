@@ -11,6 +11,7 @@ use crate::load::locust_csv;
 use crate::load::results::Results;
 use crate::load::setup::{Overrides, configure};
 use crate::manifest::{self, template};
+use crate::run::dir::write_atomic;
 
 pub fn run(args: &LoadArgs) -> Result<u8, Error> {
     let overrides = Overrides {
@@ -51,21 +52,19 @@ pub fn run(args: &LoadArgs) -> Result<u8, Error> {
             (load, Default::default(), PathBuf::from("."), None)
         }
     };
-    let cfg = configure(&load, vars, &overrides, &dir, None).map_err(Error::Usage)?;
+    let cfg = configure(&load, vars, &overrides, &dir, None)?;
     let live = Live::new(cfg.model == crate::manifest::model::Workload::Open);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::Runtime(format!("cannot start the runtime: {e}")))?;
-    let results = rt
-        .block_on(engine::run(
-            cfg,
-            async {
-                let _ = tokio::signal::ctrl_c().await;
-            },
-            |p| live.update(p),
-        ))
-        .map_err(Error::Runtime)?;
+        .map_err(Error::Tokio)?;
+    let results = rt.block_on(engine::run(
+        cfg,
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        },
+        |p| live.update(p),
+    ))?;
     live.finish();
     write_outputs(
         &results,
@@ -123,19 +122,8 @@ pub fn write_outputs(r: &Results, csv: Option<&Path>, json: Option<&Path>) -> Re
         }
     }
     if let Some(path) = json {
-        let text = serde_json::to_vec_pretty(r).map_err(|e| Error::Runtime(e.to_string()))?;
+        let text = serde_json::to_vec_pretty(r).map_err(Error::Json)?;
         write_atomic(path, &text)?;
     }
     Ok(())
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let fail = |e: std::io::Error| Error::Runtime(format!("cannot write {}: {e}", path.display()));
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(fail)?;
-    }
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    std::fs::write(&tmp, bytes).map_err(fail)?;
-    std::fs::rename(&tmp, path).map_err(fail)
 }

@@ -29,8 +29,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
                     + "\n";
             match output {
                 Some(path) => {
-                    crate::run::dir::write_atomic(&path, text.as_bytes())
-                        .map_err(Error::Runtime)?;
+                    crate::run::dir::write_atomic(&path, text.as_bytes())?;
                     out_line(&path.display().to_string())
                 }
                 None => out(&text),
@@ -87,12 +86,10 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
                 format,
                 template.as_deref(),
                 manifest.as_deref(),
-            )
-            .map_err(Error::Usage)?;
+            )?;
             match output.or_else(|| crate::run::rerender::default_output(&run_dir, format)) {
                 Some(path) => {
-                    crate::run::dir::write_atomic(&path, text.as_bytes())
-                        .map_err(Error::Runtime)?;
+                    crate::run::dir::write_atomic(&path, text.as_bytes())?;
                     out_line(&path.display().to_string())
                 }
                 None => out(&text),
@@ -120,9 +117,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
             let store = query::open_store(&run_dir)?;
             out(&crate::metrics::openmetrics::write(&store))
         }
-        Command::DemoService(cmd) => crate::demo::run(cmd)
-            .map(|()| exit::OK)
-            .map_err(Error::Runtime),
+        Command::DemoService(cmd) => Ok(crate::demo::run(cmd).map(|()| exit::OK)?),
         Command::Presets => {
             let mut text = String::new();
             for p in presets::PRESETS {
@@ -160,8 +155,7 @@ fn down(
                     return out_line("an external stack: soy deployed nothing to remove");
                 }
                 Stack::Local(_) => {
-                    let cleaned = crate::run::down::local(runs, &m.experiment.metadata.name)
-                        .map_err(Error::Runtime)?;
+                    let cleaned = crate::run::down::local(runs, &m.experiment.metadata.name)?;
                     let stopped: Vec<String> = cleaned
                         .iter()
                         .filter(|c| !c.stopped.is_empty())
@@ -182,14 +176,11 @@ fn down(
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::Runtime(e.to_string()))?;
+        .map_err(Error::Tokio)?;
     rt.block_on(async {
-        let sw = crate::stack::swarm::Swarm::connect()
-            .await
-            .map_err(Error::Runtime)?;
+        let sw = crate::stack::swarm::Swarm::connect().await?;
         sw.remove(&swarm_name, std::time::Duration::from_secs(120))
             .await
-            .map_err(Error::Runtime)
     })?;
     out_line(&format!("removed stack {swarm_name}"))
 }
@@ -244,12 +235,14 @@ fn check_with_server(p: &plan::Plan) -> Result<String, Vec<String>> {
         .build()
         .map_err(|e| vec![e.to_string()])?;
     rt.block_on(async {
-        let client = crate::metrics::prometheus::Client::new(src).map_err(|e| vec![e])?;
-        client.ping().await.map_err(|e| vec![e])?;
+        let flat = |e: crate::metrics::prometheus::PrometheusError| vec![crate::error::flatten(&e)];
+        let client = crate::metrics::prometheus::Client::new(src).map_err(flat)?;
+        client.ping().await.map_err(flat)?;
         let mut problems = Vec::new();
         let now = crate::clock::now();
         for q in &p.metrics.queries {
             if let Err(e) = client.query(&q.promql, now).await {
+                let e = crate::error::flatten(&e);
                 problems.push(format!("metrics query `{}`: {e}", q.name));
             }
         }

@@ -34,7 +34,11 @@ pub fn open_store(run_dir: &Path) -> Result<crate::tsdb::Store, Error> {
             "{} has no embedded metrics store (metrics/samples.tsdb): the run used a Prometheus source, or collected nothing",
             dir.display()
         ))),
-        Err(e) => Err(Error::Usage(format!("{}: {e}", dir.display()))),
+        Err(e) => Err(Error::Usage(format!(
+            "{}: {}",
+            dir.display(),
+            crate::error::flatten(&e)
+        ))),
     }
 }
 
@@ -46,7 +50,7 @@ pub fn run(run_dir: &Path, expr: &str, spec: &Spec, output: QueryOutput) -> Resu
     let (load_start, run_end) = window(&dir);
     let time = |s: &str| parse_time(s, load_start).map_err(Error::Usage);
     let opts = promql::Options::default();
-    let bad = |e: promql::EvalError| Error::Usage(format!("query: {e}"));
+    let bad = |e: promql::EvalError| Error::Usage(format!("query: {}", crate::error::flatten(&e)));
     if let Some(at) = &spec.at {
         let t = time(at)?;
         let answer =

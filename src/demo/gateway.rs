@@ -26,15 +26,21 @@ pub struct Gateway {
 
 impl Gateway {
     /// Parses `CLUSTER=PREFIX=URL` specs.
-    pub fn new(specs: &[String], conn_manager: String) -> Result<Gateway, String> {
+    pub fn new(specs: &[String], conn_manager: String) -> Result<Gateway, super::DemoError> {
+        use super::DemoError;
         let mut clusters = Vec::new();
         for s in specs {
             let mut parts = s.splitn(3, '=');
             let (Some(name), Some(prefix), Some(url)) = (parts.next(), parts.next(), parts.next())
             else {
-                return Err(format!("--upstream `{s}`: expected CLUSTER=PREFIX=URL"));
+                return Err(DemoError::Flag(format!(
+                    "--upstream `{s}`: expected CLUSTER=PREFIX=URL"
+                )));
             };
-            let target = Target::parse(url).map_err(|e| format!("--upstream `{s}`: {e}"))?;
+            let target = Target::parse(url).map_err(|source| DemoError::Upstream {
+                spec: s.clone(),
+                source,
+            })?;
             clusters.push(Cluster {
                 name: name.to_string(),
                 prefix: prefix.to_string(),
@@ -48,7 +54,7 @@ impl Gateway {
             clusters,
             metrics: EnvoyMetrics::new(&names),
             conn_manager,
-            tls: crate::http::tls::client_config(false, None).map_err(|e| e.to_string())?,
+            tls: crate::http::tls::client_config(false, None).map_err(DemoError::Tls)?,
             logins: Default::default(),
         })
     }

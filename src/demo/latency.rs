@@ -13,12 +13,14 @@ pub struct Latency {
 
 impl Latency {
     /// Parses `10ms` or `5ms..20ms`.
-    pub fn parse(s: &str) -> Result<Latency, String> {
+    pub fn parse(s: &str) -> Result<Latency, super::DemoError> {
         let (a, b) = s.split_once("..").unwrap_or((s, s));
         let min = duration::parse(a.trim())?.0;
         let max = duration::parse(b.trim())?.0;
         if max < min {
-            return Err(format!("latency `{s}`: the upper bound is below the lower"));
+            return Err(super::DemoError::Flag(format!(
+                "latency `{s}`: the upper bound is below the lower"
+            )));
         }
         Ok(Latency { min, max })
     }

@@ -74,13 +74,51 @@ pub enum DemoCommand {
     },
 }
 
+/// What stops a demo service.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("cannot start the async runtime")]
+    Tokio(#[source] std::io::Error),
+    /// A flag's value is unusable.
+    #[error("{0}")]
+    Flag(String),
+    #[error(transparent)]
+    Duration(#[from] crate::manifest::duration::DurationError),
+    #[error("--upstream `{spec}`")]
+    Upstream {
+        spec: String,
+        #[source]
+        source: crate::http::UrlError,
+    },
+    #[error("cannot listen on {addr}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Stack(#[from] crate::stack::StackError),
+    #[error("TLS setup")]
+    Tls(#[source] crate::http::TlsError),
+    /// The probe could not ask.
+    #[error("{url}")]
+    Probe {
+        url: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The probe asked and the answer is not healthy.
+    #[error("{0}")]
+    Unhealthy(String),
+}
+
 /// Runs the demo service until killed.
-pub fn run(cmd: DemoCommand) -> Result<(), String> {
+pub fn run(cmd: DemoCommand) -> Result<(), DemoError> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+        .map_err(DemoError::Tokio)?;
     rt.block_on(async move {
         // As PID 1 in a container no signal has a default action: stop on SIGTERM or SIGINT
         // ourselves, so `docker service update` and teardown do not wait for the grace period.
@@ -134,7 +172,10 @@ pub fn run(cmd: DemoCommand) -> Result<(), String> {
                 let engine = crate::stack::swarm::Swarm::connect_engine().await?;
                 let listener = tokio::net::TcpListener::bind(listen)
                     .await
-                    .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+                    .map_err(|source| DemoError::Listen {
+                        addr: listen,
+                        source,
+                    })?;
                 eprintln!("soy demo-service cadvisor listening on http://{listen}/metrics");
                 let text = crate::load::Exposition::default();
                 let sampled = text.clone();
@@ -149,7 +190,10 @@ pub fn run(cmd: DemoCommand) -> Result<(), String> {
                                     *t = crate::metrics::cadvisor::exposition(&s);
                                 }
                             }
-                            Err(e) => eprintln!("soy demo-service cadvisor: {e}"),
+                            Err(e) => eprintln!(
+                                "soy demo-service cadvisor: {}",
+                                crate::error::flatten(&e)
+                            ),
                         }
                     }
                 });

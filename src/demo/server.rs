@@ -44,10 +44,10 @@ pub trait Handler: Send + Sync + 'static {
 }
 
 /// Serves `handler` on `addr` until the process ends.
-pub async fn serve<H: Handler>(addr: SocketAddr, handler: Arc<H>) -> Result<(), String> {
+pub async fn serve<H: Handler>(addr: SocketAddr, handler: Arc<H>) -> Result<(), super::DemoError> {
     let listener = TcpListener::bind(addr)
         .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        .map_err(|source| super::DemoError::Listen { addr, source })?;
     eprintln!("soy demo-service listening on http://{addr}");
     loop {
         let Ok((stream, _)) = listener.accept().await else {

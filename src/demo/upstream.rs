@@ -25,7 +25,7 @@ impl Config {
         latency: &[String],
         cpu: Option<&str>,
         error_rate: f64,
-    ) -> Result<Config, String> {
+    ) -> Result<Config, super::DemoError> {
         let mut rules = Vec::new();
         for l in latency {
             match l.split_once('=') {
@@ -39,7 +39,9 @@ impl Config {
             .transpose()?
             .map_or(Duration::ZERO, |d| d.0);
         if !(0.0..=1.0).contains(&error_rate) {
-            return Err(format!("--error-rate {error_rate} is not between 0 and 1"));
+            return Err(super::DemoError::Flag(format!(
+                "--error-rate {error_rate} is not between 0 and 1"
+            )));
         }
         Ok(Config {
             name,

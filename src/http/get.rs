@@ -35,8 +35,8 @@ pub struct Response {
 #[derive(Debug, thiserror::Error)]
 pub enum GetError {
     /// Connecting or reading failed.
-    #[error("{0}")]
-    Transport(#[source] Error),
+    #[error(transparent)]
+    Transport(Error),
     /// No complete answer within the time limit.
     #[error("no complete answer within {}", crate::clock::Human(*.0))]
     Timeout(Duration),

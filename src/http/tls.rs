@@ -11,15 +11,15 @@ use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme
 /// Why a TLS configuration or server name is unusable.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
-    #[error("TLS setup: {0}")]
+    #[error("TLS setup")]
     Setup(#[source] rustls::Error),
-    #[error("CA file: {0}")]
+    #[error("CA file")]
     CaPem(#[source] rustls::pki_types::pem::Error),
-    #[error("CA file: {0}")]
+    #[error("CA file")]
     CaCert(#[source] rustls::Error),
     #[error("CA file holds no PEM certificate")]
     NoCaCert,
-    #[error("`{host}` is not a valid TLS server name: {source}")]
+    #[error("`{host}` is not a valid TLS server name")]
     ServerName {
         host: String,
         #[source]

@@ -13,6 +13,9 @@ use crate::manifest::model::Workload;
 /// A load generator. Awaited in place on soy's single-threaded runtime.
 #[allow(async_fn_in_trait)]
 pub trait LoadDriver {
+    /// What stops the generator before its results are complete.
+    type Error: std::error::Error + 'static;
+
     /// `soy`, `locust`, …
     fn name(&self) -> &'static str;
 
@@ -25,7 +28,7 @@ pub trait LoadDriver {
 
     /// Runs the load to its end, or until `stop` completes; prints a live view each second.
     /// The results are complete either way (`Results::interrupted` says which).
-    async fn run(self, stop: impl Future<Output = ()>) -> Result<Results, String>;
+    async fn run(self, stop: impl Future<Output = ()>) -> Result<Results, Self::Error>;
 }
 
 /// soy's own engine.
@@ -43,6 +46,8 @@ impl SoyEngine {
 }
 
 impl LoadDriver for SoyEngine {
+    type Error = super::EngineError;
+
     fn name(&self) -> &'static str {
         "soy"
     }
@@ -55,7 +60,7 @@ impl LoadDriver for SoyEngine {
         self.cfg.extra_metrics = Some(text);
     }
 
-    async fn run(self, stop: impl Future<Output = ()>) -> Result<Results, String> {
+    async fn run(self, stop: impl Future<Output = ()>) -> Result<Results, super::EngineError> {
         let live = Live::new(self.cfg.model == Workload::Open);
         let r = engine::run(self.cfg, stop, |p: &Progress| live.update(p)).await;
         live.finish();

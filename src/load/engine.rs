@@ -69,7 +69,7 @@ pub async fn run(
     cfg: EngineConfig,
     interrupt: impl Future<Output = ()>,
     mut on_second: impl FnMut(&Progress),
-) -> Result<Results, String> {
+) -> Result<Results, super::EngineError> {
     let exposition: super::exporter::Exposition = cfg.exposition.clone().unwrap_or_default();
     let _exporter = match cfg.metrics_port {
         Some(port) => {

@@ -14,10 +14,10 @@ use crate::exposition::Writer;
 pub type Exposition = Arc<Mutex<String>>;
 
 /// Binds the port; fails before any load is sent if it is taken.
-pub async fn bind(port: u16) -> Result<TcpListener, String> {
+pub async fn bind(port: u16) -> Result<TcpListener, super::EngineError> {
     TcpListener::bind(("127.0.0.1", port))
         .await
-        .map_err(|e| format!("cannot serve load metrics on 127.0.0.1:{port}: {e}"))
+        .map_err(|source| super::EngineError::Bind { port, source })
 }
 
 /// Serves the parts of `text`, concatenated, to every request until the task is dropped.

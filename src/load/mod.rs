@@ -6,6 +6,8 @@
 
 pub mod driver;
 pub mod engine;
+pub mod error;
+pub use error::{EngineError, ScenarioError, SetupError, TraceError};
 mod exporter;
 pub use exporter::{Exposition, serve as serve_exposition};
 pub mod failure;

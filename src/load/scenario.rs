@@ -1,6 +1,7 @@
 //! The manifest's scenario compiled for sending: templates parsed once, requests without
 //! templates rendered to bytes once, stat ids assigned, task weights made cumulative.
 
+use super::ScenarioError;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -91,14 +92,15 @@ impl Scenario {
         vars: BTreeMap<String, JValue>,
         host: Option<&str>,
         tls: Arc<rustls::ClientConfig>,
-    ) -> Result<Arc<Scenario>, String> {
+    ) -> Result<Arc<Scenario>, ScenarioError> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         super::functions::register(&mut env);
         let base = match host.or(load.host.as_deref()) {
             Some(h) => {
-                let rendered = crate::manifest::template::render(h, &vars)?;
-                Some(Target::parse(&rendered).map_err(|e| format!("load.host: {e}"))?)
+                let rendered =
+                    crate::manifest::template::render(h, &vars).map_err(ScenarioError::Host)?;
+                Some(Target::parse(&rendered).map_err(ScenarioError::HostUrl)?)
             }
             None => None,
         };
@@ -156,7 +158,7 @@ impl Scenario {
             cumulative.push(1);
         }
         if cumulative.last().copied().unwrap_or(0) == 0 {
-            return Err("every task has weight 0".into());
+            return Err(ScenarioError::NoWeight);
         }
         let mut sc = Scenario {
             env: b.env,
@@ -230,18 +232,21 @@ struct Builder {
 }
 
 impl Builder {
-    fn part(&mut self, s: &str) -> Result<Part, String> {
+    fn part(&mut self, s: &str) -> Result<Part, ScenarioError> {
         if crate::manifest::template::is_template(s) {
             self.env
                 .add_template_owned(s.to_string(), s.to_string())
-                .map_err(|e| format!("template `{s}`: {e}"))?;
+                .map_err(|source| ScenarioError::Template {
+                    template: s.to_string(),
+                    source,
+                })?;
             Ok(Part::Template(s.to_string()))
         } else {
             Ok(Part::Static(s.to_string()))
         }
     }
 
-    fn step(&mut self, s: &Step) -> Result<usize, String> {
+    fn step(&mut self, s: &Step) -> Result<usize, ScenarioError> {
         self.request(&s.request, &s.extract, s.check.as_ref())
     }
 
@@ -250,7 +255,7 @@ impl Builder {
         r: &Request,
         extract: &BTreeMap<String, Extractor>,
         check: Option<&Check>,
-    ) -> Result<usize, String> {
+    ) -> Result<usize, ScenarioError> {
         let method = method_name(r.method).to_string();
         let (written, full_url) = match (&r.path, &r.url) {
             (_, Some(u)) => (u.clone(), true),
@@ -263,9 +268,7 @@ impl Builder {
             ),
         };
         if !full_url && self.base.is_none() {
-            return Err(format!(
-                "request `{written}` has a path but there is no host"
-            ));
+            return Err(ScenarioError::NoHost(written));
         }
         let name = r.name.clone().unwrap_or_else(|| written.clone());
         let key = (method, name);
@@ -295,12 +298,12 @@ impl Builder {
             .headers
             .iter()
             .map(|(k, v)| Ok((k.clone(), self.part(v)?)))
-            .collect::<Result<Vec<_>, String>>()?;
+            .collect::<Result<Vec<_>, ScenarioError>>()?;
         let query = r
             .query
             .iter()
             .map(|(k, v)| Ok((k.clone(), self.part(v)?)))
-            .collect::<Result<Vec<_>, String>>()?;
+            .collect::<Result<Vec<_>, ScenarioError>>()?;
         let body = if let Some(j) = &r.json {
             register_json(self, j)?;
             Body::Json(j.clone())
@@ -309,7 +312,7 @@ impl Builder {
                 r.form
                     .iter()
                     .map(|(k, v)| Ok((k.clone(), self.part(v)?)))
-                    .collect::<Result<Vec<_>, String>>()?,
+                    .collect::<Result<Vec<_>, ScenarioError>>()?,
             )
         } else if let Some(raw) = &r.body {
             Body::Raw(self.part(raw)?)
@@ -321,15 +324,15 @@ impl Builder {
             .map(|(k, e)| {
                 let ex = match (&e.json, &e.regex, &e.header) {
                     (Some(p), _, _) => Extract::Json(p.clone()),
-                    (_, Some(re), _) => {
-                        Extract::Regex(regex::Regex::new(re).map_err(|e| e.to_string())?)
-                    }
+                    (_, Some(re), _) => Extract::Regex(
+                        regex::Regex::new(re).map_err(|e| ScenarioError::Regex(k.clone(), e))?,
+                    ),
                     (_, _, Some(h)) => Extract::Header(h.to_ascii_lowercase()),
-                    _ => return Err(format!("extractor `{k}` has no source")),
+                    _ => return Err(ScenarioError::NoSource(k.clone())),
                 };
                 Ok((k.clone(), ex))
             })
-            .collect::<Result<Vec<_>, String>>()?;
+            .collect::<Result<Vec<_>, ScenarioError>>()?;
         let want = Want {
             body: check.is_some_and(|c| c.body_contains.is_some() || c.json.is_some())
                 || extract
@@ -355,7 +358,7 @@ impl Builder {
     }
 }
 
-fn register_json(b: &mut Builder, v: &serde_json::Value) -> Result<(), String> {
+fn register_json(b: &mut Builder, v: &serde_json::Value) -> Result<(), ScenarioError> {
     match v {
         serde_json::Value::String(s) => b.part(s).map(|_| ()),
         serde_json::Value::Array(a) => a.iter().try_for_each(|x| register_json(b, x)),

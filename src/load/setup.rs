@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use minijinja::Value as JValue;
 
+use super::SetupError;
 use super::engine::EngineConfig;
 use super::scenario::Scenario;
 use super::shape::{self, ShapeInput};
@@ -36,7 +37,7 @@ pub fn configure(
     o: &Overrides,
     base_dir: &std::path::Path,
     trace: Option<&shape::TracePoints>,
-) -> Result<EngineConfig, String> {
+) -> Result<EngineConfig, SetupError> {
     let mut load = load.clone();
     if o.rate.is_some() {
         load.model = Workload::Open;
@@ -61,9 +62,11 @@ pub fn configure(
         Shape::Trace(_) if trace.is_some() => trace.cloned(),
         Shape::Trace(t) => {
             let path = base_dir.join(&t.file);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| format!("cannot read trace {}: {e}", path.display()))?;
-            Some(shape::parse_trace(&text)?)
+            let text = std::fs::read_to_string(&path).map_err(|source| SetupError::ReadTrace {
+                path: path.clone(),
+                source,
+            })?;
+            Some(shape::parse_trace(&text).map_err(|source| SetupError::Trace { path, source })?)
         }
         _ => None,
     };
@@ -72,7 +75,7 @@ pub fn configure(
         .map(|d| d.as_secs_f64())
         .or(load.run_time.map(|d| d.as_secs_f64()))
         .or_else(|| shape::natural_length(&load.shape, trace.as_ref()))
-        .ok_or("no run time: give `--run-time` or `load.run_time`")?;
+        .ok_or(SetupError::NoRunTime)?;
     let full = match load.model {
         Workload::Closed => load.users.map(f64::from),
         Workload::Open => load.rate,
@@ -90,15 +93,12 @@ pub fn configure(
     let ca = match &load.tls.ca_file {
         Some(f) => {
             let path = base_dir.join(f);
-            Some(
-                std::fs::read(&path)
-                    .map_err(|e| format!("cannot read CA file {}: {e}", path.display()))?,
-            )
+            Some(std::fs::read(&path).map_err(|source| SetupError::ReadCa { path, source })?)
         }
         None => None,
     };
     let tls = crate::http::tls::client_config(load.tls.insecure || o.insecure, ca.as_deref())
-        .map_err(|e| e.to_string())?;
+        .map_err(SetupError::Tls)?;
     let scenario = Scenario::compile(&load, vars, o.host.as_deref(), tls)?;
     let workers = o
         .workers

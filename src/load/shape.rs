@@ -167,7 +167,8 @@ pub fn natural_length(shape: &Shape, trace: Option<&TracePoints>) -> Option<f64>
 }
 
 /// Parses a trace CSV of `seconds,target` rows; a non-numeric first row is a header.
-pub fn parse_trace(text: &str) -> Result<TracePoints, String> {
+pub fn parse_trace(text: &str) -> Result<TracePoints, super::TraceError> {
+    use super::TraceError;
     let mut points: TracePoints = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -179,21 +180,24 @@ pub fn parse_trace(text: &str) -> Result<TracePoints, String> {
         match (a.parse::<f64>(), b.parse::<f64>()) {
             (Ok(t), Ok(v)) if t.is_finite() && v.is_finite() && v >= 0.0 => {
                 if points.last().is_some_and(|p| p.0 >= t) {
-                    return Err(format!("line {}: time {t} does not increase", i + 1));
+                    return Err(TraceError::NotIncreasing {
+                        line: i + 1,
+                        time: t,
+                    });
                 }
                 points.push((t, v));
             }
             _ if points.is_empty() && i == 0 => {}
             _ => {
-                return Err(format!(
-                    "line {}: expected `seconds,target`, found `{line}`",
-                    i + 1
-                ));
+                return Err(TraceError::BadRow {
+                    line: i + 1,
+                    text: line.to_string(),
+                });
             }
         }
     }
     if points.is_empty() {
-        return Err("no `seconds,target` rows".into());
+        return Err(TraceError::Empty);
     }
     Ok(points)
 }

@@ -32,10 +32,18 @@ impl Duration {
     }
 }
 
+/// Why a text is not a duration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    #[error("`{0}` is not a duration; write it like `90s`, `5m`, `1h30m` or `250ms`")]
+    Malformed(String),
+    #[error("`{0}` is longer than soy can count")]
+    TooLong(String),
+}
+
 /// Parses `1h30m`, `250ms`, `1.5s`: one or more number-unit pairs.
-pub fn parse(text: &str) -> Result<Duration, String> {
-    let bad =
-        || format!("`{text}` is not a duration; write it like `90s`, `5m`, `1h30m` or `250ms`");
+pub fn parse(text: &str) -> Result<Duration, DurationError> {
+    let bad = || DurationError::Malformed(text.to_string());
     if text.is_empty() {
         return Err(bad());
     }
@@ -71,7 +79,7 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         rest = unit;
     }
     if !total.is_finite() || total > 1e12 {
-        return Err(format!("`{text}` is longer than soy can count"));
+        return Err(DurationError::TooLong(text.to_string()));
     }
     Ok(Duration::from_secs_f64(total))
 }

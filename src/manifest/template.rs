@@ -84,12 +84,17 @@ pub fn variables(source: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A template that does not render: its kind and detail as minijinja words them.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", detail(.0))]
+pub struct RenderError(minijinja::Error);
+
 /// Renders a template with a context; plain strings come back unchanged.
-pub fn render(source: &str, context: &BTreeMap<String, JValue>) -> Result<String, String> {
+pub fn render(source: &str, context: &BTreeMap<String, JValue>) -> Result<String, RenderError> {
     if !is_template(source) {
         return Ok(source.to_string());
     }
-    ENV.render_str(source, context).map_err(|e| detail(&e))
+    ENV.render_str(source, context).map_err(RenderError)
 }
 
 /// The context of `vars` alone.

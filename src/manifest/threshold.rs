@@ -62,7 +62,9 @@ fn parse(text: &str) -> Result<Threshold, String> {
     if let Ok(n) = t.parse::<f64>() {
         return Ok(Threshold::Number(n));
     }
-    duration::parse(t).map(Threshold::Duration)
+    duration::parse(t)
+        .map(Threshold::Duration)
+        .map_err(|e| e.to_string())
 }
 
 impl fmt::Display for Threshold {

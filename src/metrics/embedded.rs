@@ -3,7 +3,7 @@
 use promql_parser::label::{MatchOp, Matcher};
 
 use crate::analysis::series::{QueryResult, Series};
-use crate::promql::{self, Annotation, RangeSeries, Storage};
+use crate::promql::{self, Annotation, RangeSeries, Storage, StorageError};
 use crate::tsdb::{self, Store};
 
 impl Storage for Store {
@@ -12,7 +12,7 @@ impl Storage for Store {
         matchers: &[Matcher],
         start: i64,
         end: i64,
-    ) -> Result<Vec<RangeSeries>, String> {
+    ) -> Result<Vec<RangeSeries>, StorageError> {
         // Equality narrows in the store; every matcher (regexes as promql-parser compiled
         // them, Go syntax included) is then applied as PromQL defines it.
         let mut exact = Vec::new();
@@ -22,7 +22,9 @@ impl Storage for Store {
                 MatchOp::NotEqual => tsdb::MatchOp::NotEqual,
                 _ => continue,
             };
-            exact.push(tsdb::Matcher::new(m.name.clone(), op, m.value.clone())?);
+            let matcher = tsdb::Matcher::new(m.name.clone(), op, m.value.clone())
+                .map_err(|e| StorageError(crate::error::flatten(&e)))?;
+            exact.push(matcher);
         }
         Ok(Store::select(self, &exact, start, end)
             .into_iter()
@@ -101,7 +103,7 @@ pub fn query_range(
                 }
             }
         }
-        Err(e) => r.missing = Some(e.to_string()),
+        Err(e) => r.missing = Some(crate::error::flatten(&e)),
     }
     r
 }

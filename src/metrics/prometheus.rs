@@ -19,6 +19,60 @@ const ATTEMPTS: u32 = 3;
 /// The largest API answer read (the body limit soy's client has always kept).
 const MAX_ANSWER_BYTES: usize = http::http1::MAX_KEPT_BODY;
 
+/// What goes wrong talking to Prometheus.
+#[derive(Debug, thiserror::Error)]
+pub enum PrometheusError {
+    #[error("metrics.source.url")]
+    Url(#[source] http::UrlError),
+    #[error("metrics.source credentials")]
+    Credentials(#[source] env::EnvError),
+    #[error("metrics.source")]
+    Tls(#[source] http::TlsError),
+    #[error("no answer within {}", crate::clock::Human(*.0))]
+    Timeout(Duration),
+    #[error("Prometheus")]
+    TooLarge(#[source] GetError),
+    #[error("cannot reach Prometheus at {url}")]
+    Unreachable {
+        url: String,
+        #[source]
+        source: GetError,
+    },
+    #[error("Prometheus answered {status}: {message}")]
+    ServerError { status: u16, message: String },
+    #[error("Prometheus rejected it ({status}): {message}")]
+    Rejected { status: u16, message: String },
+    /// The API said `"status": "error"` or answered something soy cannot read.
+    #[error("{0}")]
+    Answer(String),
+    /// A query failed: which one, and why.
+    #[error("query `{promql}`")]
+    Query {
+        promql: String,
+        #[source]
+        source: Box<PrometheusError>,
+    },
+}
+
+impl PrometheusError {
+    /// Worth another attempt: a timeout, an unreachable server, a 5xx answer.
+    fn retry(&self) -> bool {
+        matches!(
+            self,
+            PrometheusError::Timeout(_)
+                | PrometheusError::Unreachable { .. }
+                | PrometheusError::ServerError { .. }
+        )
+    }
+
+    fn of_query(promql: &str) -> impl FnOnce(PrometheusError) -> PrometheusError + '_ {
+        move |e| PrometheusError::Query {
+            promql: promql.to_string(),
+            source: Box::new(e),
+        }
+    }
+}
+
 /// A configured client.
 pub struct Client {
     base: Target,
@@ -42,31 +96,29 @@ impl Client {
     /// Builds a client; `${env:…}` in credentials and headers are resolved here, at use.
     /// A client for `src`, whose URL the plan has rendered; `${env:NAME}` references in its
     /// credentials and headers are resolved here, at the point of use.
-    pub fn new(src: &PrometheusSource) -> Result<Client, String> {
-        let base = Target::parse(&src.url).map_err(|e| format!("metrics.source.url: {e}"))?;
+    pub fn new(src: &PrometheusSource) -> Result<Client, PrometheusError> {
+        let base = Target::parse(&src.url).map_err(PrometheusError::Url)?;
+        let resolve = |s: &str| env::resolve_from_process(s).map_err(PrometheusError::Credentials);
         let mut headers = Vec::new();
         if let Some(t) = &src.bearer_token {
-            headers.push((
-                "Authorization".into(),
-                format!("Bearer {}", env::resolve_from_process(t)?),
-            ));
+            headers.push(("Authorization".into(), format!("Bearer {}", resolve(t)?)));
         }
         if let Some(b) = &src.basic_auth {
-            let user = env::resolve_from_process(&b.username)?;
-            let pass = env::resolve_from_process(&b.password)?;
+            let user = resolve(&b.username)?;
+            let pass = resolve(&b.password)?;
             headers.push((
                 "Authorization".into(),
                 format!("Basic {}", base64(format!("{user}:{pass}").as_bytes())),
             ));
         }
         for (k, v) in &src.headers {
-            headers.push((k.clone(), env::resolve_from_process(v)?));
+            headers.push((k.clone(), resolve(v)?));
         }
         Ok(Client {
             base,
             headers,
             timeout: src.timeout.0,
-            tls: http::tls::client_config(false, None).map_err(|e| e.to_string())?,
+            tls: http::tls::client_config(false, None).map_err(PrometheusError::Tls)?,
             backoff: Duration::from_millis(500),
         })
     }
@@ -77,7 +129,7 @@ impl Client {
     }
 
     /// Checks that the server answers (`/api/v1/status/buildinfo`).
-    pub async fn ping(&self) -> Result<String, String> {
+    pub async fn ping(&self) -> Result<String, PrometheusError> {
         let body = self.get("/api/v1/status/buildinfo", &[]).await?;
         Ok(body
             .pointer("/data/version")
@@ -93,35 +145,33 @@ impl Client {
         start: f64,
         end: f64,
         step: Duration,
-    ) -> Result<Answer, String> {
+    ) -> Result<Answer, PrometheusError> {
         let step = format!("{}", step.as_secs_f64());
         let (s, e) = (format!("{start:.3}"), format!("{end:.3}"));
-        let body = self
-            .get(
-                "/api/v1/query_range",
-                &[
-                    ("query", promql),
-                    ("start", &s),
-                    ("end", &e),
-                    ("step", &step),
-                ],
-            )
-            .await
-            .map_err(|e| format!("query `{promql}`: {e}"))?;
-        parse_answer(&body).map_err(|e| format!("query `{promql}`: {e}"))
+        self.get(
+            "/api/v1/query_range",
+            &[
+                ("query", promql),
+                ("start", &s),
+                ("end", &e),
+                ("step", &step),
+            ],
+        )
+        .await
+        .and_then(|body| parse_answer(&body))
+        .map_err(PrometheusError::of_query(promql))
     }
 
     /// An instant query at `time` (Unix seconds).
-    pub async fn query(&self, promql: &str, time: f64) -> Result<Answer, String> {
+    pub async fn query(&self, promql: &str, time: f64) -> Result<Answer, PrometheusError> {
         let t = format!("{time:.3}");
-        let body = self
-            .get("/api/v1/query", &[("query", promql), ("time", &t)])
+        self.get("/api/v1/query", &[("query", promql), ("time", &t)])
             .await
-            .map_err(|e| format!("query `{promql}`: {e}"))?;
-        parse_answer(&body).map_err(|e| format!("query `{promql}`: {e}"))
+            .and_then(|body| parse_answer(&body))
+            .map_err(PrometheusError::of_query(promql))
     }
 
-    async fn get(&self, path: &str, params: &[(&str, &str)]) -> Result<Value, String> {
+    async fn get(&self, path: &str, params: &[(&str, &str)]) -> Result<Value, PrometheusError> {
         let mut target = self.base.clone();
         target.path = target::join_path(&self.base.path, path);
         if !params.is_empty() {
@@ -140,45 +190,39 @@ impl Client {
             want_headers: false,
         };
         let mut pause = self.backoff;
-        let mut last = String::new();
-        for attempt in 1..=ATTEMPTS {
+        let mut attempt = 1;
+        loop {
             let outcome = match http::get(&target, &self.tls, &req).await {
-                Err(GetError::Timeout(t)) => {
-                    Err((true, format!("no answer within {}", crate::clock::Human(t))))
-                }
-                Err(e @ GetError::TooLarge { .. }) => Err((false, format!("Prometheus: {e}"))),
-                Err(e) => Err((
-                    true,
-                    format!("cannot reach Prometheus at {}: {e}", self.base),
-                )),
+                Err(GetError::Timeout(t)) => Err(PrometheusError::Timeout(t)),
+                Err(e @ GetError::TooLarge { .. }) => Err(PrometheusError::TooLarge(e)),
+                Err(source) => Err(PrometheusError::Unreachable {
+                    url: self.base.to_string(),
+                    source,
+                }),
                 Ok(resp) => {
                     let body: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
                     match resp.status {
                         200 => Ok(body),
-                        s if s >= 500 => Err((
-                            true,
-                            format!("Prometheus answered {s}: {}", prom_error(&body)),
-                        )),
-                        s => Err((
-                            false,
-                            format!("Prometheus rejected it ({s}): {}", prom_error(&body)),
-                        )),
+                        status if status >= 500 => Err(PrometheusError::ServerError {
+                            status,
+                            message: prom_error(&body),
+                        }),
+                        status => Err(PrometheusError::Rejected {
+                            status,
+                            message: prom_error(&body),
+                        }),
                     }
                 }
             };
             match outcome {
-                Ok(v) => return Ok(v),
-                Err((retry, e)) => {
-                    last = e;
-                    if !retry || attempt == ATTEMPTS {
-                        break;
-                    }
+                Err(e) if e.retry() && attempt < ATTEMPTS => {
                     tokio::time::sleep(pause).await;
                     pause *= 2;
+                    attempt += 1;
                 }
+                done => return done,
             }
         }
-        Err(last)
     }
 }
 
@@ -194,9 +238,9 @@ fn prom_error(body: &Value) -> String {
 }
 
 /// Parses a successful API answer (matrix, vector or scalar) into series.
-pub fn parse_answer(body: &Value) -> Result<Answer, String> {
+pub fn parse_answer(body: &Value) -> Result<Answer, PrometheusError> {
     if body.get("status").and_then(Value::as_str) != Some("success") {
-        return Err(prom_error(body));
+        return Err(PrometheusError::Answer(prom_error(body)));
     }
     let warnings = body
         .get("warnings")
@@ -208,7 +252,9 @@ pub fn parse_answer(body: &Value) -> Result<Answer, String> {
                 .collect()
         })
         .unwrap_or_default();
-    let data = body.get("data").ok_or("the answer has no data")?;
+    let data = body
+        .get("data")
+        .ok_or_else(|| PrometheusError::Answer("the answer has no data".into()))?;
     let point = |p: &Value| -> Option<(f64, f64)> {
         let t = p.get(0)?.as_f64()?;
         let v = p.get(1)?.as_str()?;
@@ -257,7 +303,11 @@ pub fn parse_answer(body: &Value) -> Result<Answer, String> {
                 }]
             })
             .unwrap_or_default(),
-        other => return Err(format!("unexpected result type {other:?}")),
+        other => {
+            return Err(PrometheusError::Answer(format!(
+                "unexpected result type {other:?}"
+            )));
+        }
     };
     Ok(Answer {
         series,
@@ -316,7 +366,10 @@ mod tests {
         assert!(a.series[0].points[1].1.is_nan());
         let e =
             serde_json::json!({"status": "error", "errorType": "bad_data", "error": "parse error"});
-        assert_eq!(parse_answer(&e).unwrap_err(), "bad_data: parse error");
+        assert_eq!(
+            parse_answer(&e).unwrap_err().to_string(),
+            "bad_data: parse error"
+        );
     }
 
     #[test]

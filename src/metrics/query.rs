@@ -48,9 +48,18 @@ pub fn template_of(q: &Query) -> Option<&str> {
     }
 }
 
+/// Why a query does not expand.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error("no PromQL (neither `promql` nor a known `preset`)")]
+    NoPromql,
+    #[error(transparent)]
+    Render(#[from] template::RenderError),
+}
+
 /// Expands one manifest query into its concrete PromQL queries.
-pub fn expand(q: &Query, cx: &QueryContext) -> Result<Vec<ResolvedQuery>, String> {
-    let template = template_of(q).ok_or_else(|| format!("query `{}` has no PromQL", q.name))?;
+pub fn expand(q: &Query, cx: &QueryContext) -> Result<Vec<ResolvedQuery>, QueryError> {
+    let template = template_of(q).ok_or(QueryError::NoPromql)?;
     let preset = q.preset.as_deref().and_then(presets::find);
     let items: Vec<(Option<String>, Option<String>)> = match &q.for_each {
         Some(fe) => match (&fe.service, &fe.cluster) {

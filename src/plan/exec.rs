@@ -20,15 +20,18 @@ pub struct Exec {
     pub dir: PathBuf,
 }
 
-/// Renders the plan-time templates of `m`'s experiment.
-pub fn resolve(m: &Manifest) -> Result<Exec, String> {
+/// A plan-time field that does not render, and why.
+pub type Unrendered = (String, template::RenderError);
+
+/// Renders the plan-time templates of `m`'s experiment; an error names the field.
+pub fn resolve(m: &Manifest) -> Result<Exec, Unrendered> {
     let mut exp = m.experiment.clone();
     let vars = template::vars_context(&exp.vars);
-    let render = |s: &mut String, at: &str| -> Result<(), String> {
-        *s = template::render(s, &vars).map_err(|e| format!("{at}: {e}"))?;
+    let render = |s: &mut String, at: &str| -> Result<(), Unrendered> {
+        *s = template::render(s, &vars).map_err(|e| (at.to_string(), e))?;
         Ok(())
     };
-    let ready = |r: &mut Ready, at: &str| -> Result<(), String> {
+    let ready = |r: &mut Ready, at: &str| -> Result<(), Unrendered> {
         for (i, h) in r.http.iter_mut().enumerate() {
             render(&mut h.url, &format!("{at}.http[{i}].url"))?;
         }

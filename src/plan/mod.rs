@@ -122,7 +122,23 @@ pub enum PlanError {
     /// The stack file cannot be read or translated.
     #[error(transparent)]
     Compose(#[from] crate::compose::ComposeError),
-    /// A template no longer renders.
+    /// A plan-time template does not render.
+    #[error("cannot plan {file}: {field} does not render")]
+    Template {
+        file: String,
+        field: String,
+        #[source]
+        source: template::RenderError,
+    },
+    /// A query does not expand.
+    #[error("cannot plan {file}: query `{query}`")]
+    Query {
+        file: String,
+        query: String,
+        #[source]
+        source: crate::metrics::query::QueryError,
+    },
+    /// Something else the plan stage cannot resolve.
     #[error("cannot plan {file}: {message}")]
     Other { file: String, message: String },
 }
@@ -240,10 +256,7 @@ fn assemble(
     swarm: Option<SwarmPlan>,
     trace: Option<shape::TracePoints>,
 ) -> Result<Plan, PlanError> {
-    let fail = |message: String| PlanError::Other {
-        file: m.path.display().to_string(),
-        message,
-    };
+    let file = m.path.display().to_string();
     let exp = &m.experiment;
     let l = &exp.load;
     let run_time = l
@@ -285,7 +298,11 @@ fn assemble(
     };
     let mut queries = Vec::new();
     for q in &exp.metrics.queries {
-        queries.extend(expand(q, &cx).map_err(|e| fail(format!("query `{}`: {e}", q.name)))?);
+        queries.extend(expand(q, &cx).map_err(|source| PlanError::Query {
+            file: file.clone(),
+            query: q.name.clone(),
+            source,
+        })?);
     }
     let vars = template::vars_context(&exp.vars);
     let host = l
@@ -293,7 +310,11 @@ fn assemble(
         .as_deref()
         .map(|h| template::render(h, &vars))
         .transpose()
-        .map_err(fail)?;
+        .map_err(|source| PlanError::Template {
+            file: file.clone(),
+            field: "load.host".into(),
+            source,
+        })?;
     let ready = exp.stack.ready();
     Ok(Plan {
         name: exp.metadata.name.clone(),
@@ -341,7 +362,11 @@ fn assemble(
         },
         slos: exp.slos.iter().map(describe_slo).collect(),
         reports: exp.report.formats.clone(),
-        exec: exec::resolve(m).map_err(fail)?,
+        exec: exec::resolve(m).map_err(|(field, source)| PlanError::Template {
+            file,
+            field,
+            source,
+        })?,
     })
 }
 

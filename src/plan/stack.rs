@@ -85,9 +85,10 @@ fn swarm(
     let vars = template::vars_context(&m.experiment.vars);
     let mut variables = BTreeMap::new();
     for (k, v) in &s.variables {
-        let v = template::render(v, &vars).map_err(|e| PlanError::Other {
+        let v = template::render(v, &vars).map_err(|source| PlanError::Template {
             file: m.path.display().to_string(),
-            message: format!("stack.variables.{k}: {e}"),
+            field: format!("stack.variables.{k}"),
+            source,
         })?;
         variables.insert(k.clone(), v);
     }

@@ -30,8 +30,13 @@ pub trait Storage {
         matchers: &[promql_parser::label::Matcher],
         start: i64,
         end: i64,
-    ) -> Result<Vec<RangeSeries>, String>;
+    ) -> Result<Vec<RangeSeries>, StorageError>;
 }
+
+/// Why a storage could not answer a selection.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct StorageError(pub String);
 
 /// Engine settings.
 #[derive(Debug, Clone, Copy)]
@@ -65,6 +70,6 @@ pub enum EvalError {
         "{0} is not supported by soy's embedded PromQL engine; use a Prometheus source (`metrics.source.kind: prometheus`)"
     )]
     Unsupported(String),
-    #[error("reading samples: {0}")]
-    Storage(String),
+    #[error("reading samples")]
+    Storage(#[from] StorageError),
 }

@@ -1,5 +1,6 @@
 //! Charts as SVG, drawn with plotters' SVG backend: lines over time, with phase bands.
 
+use super::ReportError;
 use plotters::prelude::*;
 
 /// A named line.
@@ -27,8 +28,17 @@ const COLORS: [RGBColor; 8] = [
     RGBColor(127, 127, 127),
 ];
 
+fn draw_err(e: impl std::fmt::Display) -> ReportError {
+    ReportError::Chart(e.to_string())
+}
+
 /// Draws a line chart; returns the SVG text.
-pub fn lines(title: &str, y_label: &str, lines: &[Line], bands: &[Band]) -> Result<String, String> {
+pub fn lines(
+    title: &str,
+    y_label: &str,
+    lines: &[Line],
+    bands: &[Band],
+) -> Result<String, ReportError> {
     lines_with_events(title, y_label, lines, bands, &[])
 }
 
@@ -39,11 +49,11 @@ pub fn lines_with_events(
     lines: &[Line],
     bands: &[Band],
     events: &[(f64, String)],
-) -> Result<String, String> {
+) -> Result<String, ReportError> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (900, 320)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        root.fill(&WHITE).map_err(draw_err)?;
         let x_max = lines
             .iter()
             .flat_map(|l| l.points.iter().map(|p| p.0))
@@ -65,14 +75,14 @@ pub fn lines_with_events(
             .x_label_area_size(36)
             .y_label_area_size(60)
             .build_cartesian_2d(0.0..x_max, y_min..y_max)
-            .map_err(|e| e.to_string())?;
+            .map_err(draw_err)?;
         chart
             .configure_mesh()
             .x_desc("seconds")
             .y_desc(y_label)
             .light_line_style(RGBColor(235, 235, 235))
             .draw()
-            .map_err(|e| e.to_string())?;
+            .map_err(draw_err)?;
         for (i, b) in bands.iter().enumerate() {
             let color = if i % 2 == 0 {
                 RGBColor(255, 243, 205)
@@ -84,7 +94,7 @@ pub fn lines_with_events(
                     [(b.start, y_min), (b.end, y_max)],
                     color.filled(),
                 )))
-                .map_err(|e| e.to_string())?
+                .map_err(draw_err)?
                 .label(b.name.clone())
                 .legend(move |(x, y)| {
                     Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
@@ -97,7 +107,7 @@ pub fn lines_with_events(
                     vec![(*t, y_min), (*t, y_max)],
                     style,
                 )))
-                .map_err(|e| e.to_string())?;
+                .map_err(draw_err)?;
             if n == 0 {
                 series.label("events").legend(move |(x, y)| {
                     PathElement::new(vec![(x + 6, y - 6), (x + 6, y + 6)], style)
@@ -109,7 +119,7 @@ pub fn lines_with_events(
                     (*t, y_max),
                     ("sans-serif", 11).into_font(),
                 )))
-                .map_err(|e| e.to_string())?;
+                .map_err(draw_err)?;
         }
         for (i, l) in lines.iter().enumerate() {
             let color = COLORS[i % COLORS.len()];
@@ -118,7 +128,7 @@ pub fn lines_with_events(
                     l.points.iter().copied().filter(|p| p.1.is_finite()),
                     color.stroke_width(2),
                 ))
-                .map_err(|e| e.to_string())?
+                .map_err(draw_err)?
                 .label(l.name.clone())
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
@@ -130,8 +140,8 @@ pub fn lines_with_events(
             .border_style(RGBColor(200, 200, 200))
             .position(SeriesLabelPosition::UpperRight)
             .draw()
-            .map_err(|e| e.to_string())?;
-        root.present().map_err(|e| e.to_string())?;
+            .map_err(draw_err)?;
+        root.present().map_err(draw_err)?;
     }
     Ok(svg)
 }

@@ -1,6 +1,9 @@
 //! Reports: charts, the summary, HTML and Markdown through templates, JUnit XML.
 
 pub mod charts;
+pub mod error;
 pub mod grafana;
 pub mod render;
 pub mod summary;
+
+pub use error::ReportError;

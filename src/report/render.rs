@@ -290,11 +290,14 @@ pub fn render(
     name: &str,
     builtin: &str,
     custom: Option<&Path>,
-) -> Result<String, String> {
+) -> Result<String, super::ReportError> {
+    use super::ReportError;
     let (source, name) = match custom {
         Some(p) => (
-            std::fs::read_to_string(p)
-                .map_err(|e| format!("cannot read template {}: {e}", p.display()))?,
+            std::fs::read_to_string(p).map_err(|source| ReportError::ReadTemplate {
+                path: p.to_path_buf(),
+                source,
+            })?,
             p.file_name()
                 .map_or(name.to_string(), |n| n.to_string_lossy().into_owned()),
         ),
@@ -305,7 +308,7 @@ pub fn render(
         hb.set_strict_mode(false);
         return hb
             .render_template(&source, data)
-            .map_err(|e| format!("template {name}: {e}"));
+            .map_err(|source| ReportError::Handlebars { name, source });
     }
     let mut env = Environment::new();
     env.set_auto_escape_callback(|n| {
@@ -321,11 +324,14 @@ pub fn render(
             .replace('<', "&lt;")
             .replace('>', "&gt;")
     });
-    env.add_template_owned(name.clone(), source)
-        .map_err(|e| format!("template {name}: {e}"))?;
+    let fail = |source| ReportError::Template {
+        name: name.clone(),
+        source,
+    };
+    env.add_template_owned(name.clone(), source).map_err(fail)?;
     env.get_template(&name)
         .and_then(|t| t.render(data))
-        .map_err(|e| format!("template {name}: {e}"))
+        .map_err(fail)
 }
 
 /// JUnit XML with one test case per SLO.

@@ -22,6 +22,7 @@ use crate::manifest::model::{Format, Stack, Teardown};
 use crate::manifest::template;
 use crate::plan::Plan;
 use crate::report::summary::Event;
+use crate::stack::StackError;
 use crate::stack::driver::{External, StackDriver};
 use crate::stack::local_driver::Local;
 use crate::stack::swarm_driver::SwarmDriver;
@@ -80,17 +81,14 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<Outcome, Error> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::Runtime(format!("cannot start the runtime: {e}")))?;
+        .map_err(Error::Tokio)?;
     use super::bundle::files;
-    let dir = RunDir::create(&opts.out, &exp.metadata.name).map_err(Error::Runtime)?;
-    dir.write(files::MANIFEST, plan.exec.source.as_bytes())
-        .map_err(Error::Runtime)?;
-    dir.write_json(files::RESOLVED, plan)
-        .map_err(Error::Runtime)?;
+    let dir = RunDir::create(&opts.out, &exp.metadata.name)?;
+    dir.write(files::MANIFEST, plan.exec.source.as_bytes())?;
+    dir.write_json(files::RESOLVED, plan)?;
     // Until the run ends, run.json says it is running and state.json what it deployed: a
     // run killed on the way reads as killed, and `soy down` finds what it left.
-    dir.write_json(files::RUN, &running_record(exp, &dir, opts))
-        .map_err(Error::Runtime)?;
+    dir.write_json(files::RUN, &running_record(exp, &dir, opts))?;
     let state = RunState::new(plan.stack.info.driver, &plan.stack.info.name);
     write_state(&dir, &state);
     eprintln!("soy: run directory {}", dir.path.display());
@@ -129,8 +127,8 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<Outcome, Error> {
                 .map(|p| SwarmDriver::new(&p.spec, s.ready.timeout.0))
             {
                 Some(Ok(driver)) => lifecycle(run, driver).await,
-                Some(Err(e)) => lifecycle(run, Failing(e)).await,
-                None => lifecycle(run, Failing("the plan holds no swarm stack".into())).await,
+                Some(Err(e)) => lifecycle(run, Failing(Some(e))).await,
+                None => lifecycle(run, Failing(Some(StackError::NotPlanned))).await,
             },
             Stack::External(_) => lifecycle(run, External).await,
         }
@@ -190,15 +188,9 @@ async fn ready(run: &mut Run<'_>, stack: &mut impl StackDriver) {
     }
     let p = run.phases.begin("ready");
     let logs = stack.logs();
-    let check =
-        crate::stack::ready::wait(
-            run.plan.exec.experiment.stack.ready(),
-            &logs,
-            || match stack.broken() {
-                Some(e) => Err(e),
-                None => Ok(()),
-            },
-        );
+    let check = crate::stack::ready::wait(run.plan.exec.experiment.stack.ready(), &logs, || {
+        stack.broken()
+    });
     let r = outcome(run.stop.unless_stopped(check).await.map(|r| r.map(|_| ())));
     run.phases.end_with(p, &r);
     if let Err(e) = r {
@@ -207,7 +199,7 @@ async fn ready(run: &mut Run<'_>, stack: &mut impl StackDriver) {
 }
 
 /// soy's engine for the manifest's `load:` (a configuration error fails the load phase).
-fn load_driver(run: &mut Run<'_>) -> Result<SoyEngine, String> {
+fn load_driver(run: &mut Run<'_>) -> Result<SoyEngine, crate::load::SetupError> {
     let exp = &run.plan.exec.experiment;
     configure(
         &exp.load,
@@ -229,7 +221,7 @@ async fn cooldown(run: &mut Run<'_>) {
         run.stop
             .unless_stopped(tokio::time::sleep(cool.0))
             .await
-            .map(Ok),
+            .map(Ok::<(), std::convert::Infallible>),
     );
     run.phases.end_with(p, &r);
     if let Err(e) = r {
@@ -254,30 +246,34 @@ async fn teardown(run: &mut Run<'_>, stack: &mut impl StackDriver) {
         (Ok(()), true) => super::record::PhaseStatus::Skipped,
         (Ok(()), false) => super::record::PhaseStatus::Ok,
     };
-    run.phases.end(p, status, r.err());
+    run.phases
+        .end(p, status, r.err().map(|e| crate::error::flatten(&e)));
 }
 
-/// A phase's work as a result: cut short by the stop signal, failed, or done.
-fn outcome<T>(r: Result<Result<T, String>, StopReason>) -> Result<T, Ended> {
+/// A phase's work as a result: cut short by the stop signal, failed (with the error's whole
+/// chain), or done.
+fn outcome<T, E: std::error::Error>(r: Result<Result<T, E>, StopReason>) -> Result<T, Ended> {
     match r {
         Err(why) => Err(Ended::Stopped(why)),
-        Ok(Err(e)) => Err(Ended::Failed(e)),
+        Ok(Err(e)) => Err(Ended::Failed(crate::error::flatten(&e))),
         Ok(Ok(v)) => Ok(v),
     }
 }
 
 /// A driver that could not be built: its deploy fails with the reason.
-struct Failing(String);
+struct Failing(Option<StackError>);
 
 impl StackDriver for Failing {
+    type Error = StackError;
+
     fn name(&self) -> &'static str {
         "swarm"
     }
     async fn deploy(
         &mut self,
         _: &mut dyn FnMut(&[crate::stack::driver::Process]),
-    ) -> Result<(), String> {
-        Err(self.0.clone())
+    ) -> Result<(), StackError> {
+        self.0.take().map_or(Ok(()), Err)
     }
     fn broken(&mut self) -> Option<String> {
         None
@@ -297,7 +293,7 @@ impl StackDriver for Failing {
     fn deployed(&self) -> bool {
         false
     }
-    async fn teardown(&mut self, _: bool) -> Result<(), String> {
+    async fn teardown(&mut self, _: bool) -> Result<(), StackError> {
         Ok(())
     }
 }
@@ -328,14 +324,20 @@ pub(super) fn checkpoint(run: &Run<'_>) {
     let mut record = running_record(&run.plan.exec.experiment, &run.dir, run.opts);
     record.phases = run.phases.0.clone();
     if let Err(e) = run.dir.write_json(super::bundle::files::RUN, &record) {
-        eprintln!("soy: cannot record the run's progress: {e}");
+        eprintln!(
+            "soy: cannot record the run's progress: {}",
+            crate::error::flatten(&e)
+        );
     }
 }
 
 /// Writes state.json; a failure is reported, not fatal (the run goes on).
 pub(super) fn write_state(dir: &RunDir, state: &RunState) {
     if let Err(e) = dir.write_json(super::bundle::files::STATE, state) {
-        eprintln!("soy: cannot record the run's state: {e}");
+        eprintln!(
+            "soy: cannot record the run's state: {}",
+            crate::error::flatten(&e)
+        );
     }
 }
 

@@ -34,6 +34,22 @@ pub enum BundleError {
         "{dir} is not a run directory: it has neither a readable summary.json nor run.json ({why})"
     )]
     NotARun { dir: String, why: String },
+    #[error("{} cannot be read", files::SAMPLES)]
+    Samples(#[source] crate::tsdb::TsdbError),
+    #[error(
+        "{}: no embedded samples to evaluate new queries on (the run used a Prometheus source)",
+        .0.display()
+    )]
+    NoSamples(PathBuf),
+    /// The manifest given to ask new questions of an old run.
+    #[error(transparent)]
+    Manifest(#[from] crate::manifest::LoadError),
+    #[error(transparent)]
+    Plan(#[from] crate::plan::PlanError),
+    #[error("cannot serialize the summary")]
+    Json(#[source] serde_json::Error),
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
 }
 
 /// What a run directory holds.
@@ -188,12 +204,12 @@ impl StoredRun {
 
 /// The run's embedded samples (`metrics/samples.tsdb`); `Ok(None)` when the run has none
 /// (it used a Prometheus source, or collected nothing).
-pub fn samples(dir: &Path) -> Result<Option<crate::tsdb::Store>, String> {
+pub fn samples(dir: &Path) -> Result<Option<crate::tsdb::Store>, BundleError> {
     let path = dir.join(files::SAMPLES);
     if !path.exists() {
         return Ok(None);
     }
     crate::tsdb::file::load(&path)
         .map(Some)
-        .map_err(|e| format!("{} cannot be read: {e}", files::SAMPLES))
+        .map_err(BundleError::Samples)
 }

@@ -59,7 +59,7 @@ pub async fn queries(
                     }
                     r.series = answer.series;
                 }
-                Err(e) => r.missing = Some(e),
+                Err(e) => r.missing = Some(crate::error::flatten(&e)),
             },
         }
         out.push(r);

@@ -9,6 +9,37 @@ use crate::manifest::model::{Format, Report};
 use crate::report::render::{self, ReportData};
 use crate::report::summary::Summary;
 
+/// What goes wrong writing a run's files, or listing runs.
+#[derive(Debug, thiserror::Error)]
+pub enum DirError {
+    #[error("cannot read {}", .path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot create run directory {}", .path.display())]
+    Create {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write {}", .path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write {rel}")]
+    Serialize {
+        rel: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("cannot render the report")]
+    Report(#[from] crate::report::ReportError),
+}
+
 pub struct RunDir {
     pub path: PathBuf,
     pub id: String,
@@ -16,13 +47,15 @@ pub struct RunDir {
 
 impl RunDir {
     /// Creates `out/<experiment>/<timestamp>-<id>/`.
-    pub fn create(out: &Path, experiment: &str) -> Result<RunDir, String> {
+    pub fn create(out: &Path, experiment: &str) -> Result<RunDir, DirError> {
         let stamp = crate::clock::iso(crate::clock::now() as u64).replace(['-', ':'], "");
         let short: String = format!("{:06x}", rand::rng().random::<u32>() & 0xff_ffff);
         let id = format!("{stamp}-{short}");
         let path = out.join(experiment).join(&id);
-        std::fs::create_dir_all(&path)
-            .map_err(|e| format!("cannot create run directory {}: {e}", path.display()))?;
+        std::fs::create_dir_all(&path).map_err(|source| DirError::Create {
+            path: path.clone(),
+            source,
+        })?;
         Ok(RunDir { path, id })
     }
 
@@ -38,15 +71,17 @@ impl RunDir {
     }
 
     /// Writes `rel` atomically.
-    pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), String> {
+    pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), DirError> {
         write_atomic(&self.path.join(rel), bytes)
     }
 
     /// Writes `value` as pretty JSON to `rel`, atomically; a value that does not serialize is
     /// an error, never an empty file.
-    pub fn write_json<T: serde::Serialize>(&self, rel: &str, value: &T) -> Result<(), String> {
-        let bytes =
-            serde_json::to_vec_pretty(value).map_err(|e| format!("cannot write {rel}: {e}"))?;
+    pub fn write_json<T: serde::Serialize>(&self, rel: &str, value: &T) -> Result<(), DirError> {
+        let bytes = serde_json::to_vec_pretty(value).map_err(|source| DirError::Serialize {
+            rel: rel.to_string(),
+            source,
+        })?;
         self.write(rel, &bytes)
     }
 
@@ -70,9 +105,12 @@ impl RunDir {
 }
 
 /// Writes a file through a temporary file and a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let fail = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
-    if let Some(dir) = path.parent() {
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DirError> {
+    let fail = |source| DirError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(fail)?;
     }
     let mut tmp = path.as_os_str().to_owned();
@@ -88,7 +126,7 @@ pub fn write_report(
     cfg: &Report,
     manifest_dir: &Path,
     summary: &Summary,
-) -> Result<Option<PathBuf>, String> {
+) -> Result<Option<PathBuf>, DirError> {
     for c in &data.charts {
         dir.write(&format!("charts/{}", c.file), c.svg.as_bytes())?;
     }

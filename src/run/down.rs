@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use super::dir::DirError;
 use super::state::RunState;
 use crate::stack::local;
 
@@ -17,12 +18,12 @@ pub struct Cleaned {
 
 /// Stops what runs of `experiment` under `out` left running; a run whose `soy apply` is
 /// still going is left alone.
-pub fn local(out: &Path, experiment: &str) -> Result<Vec<Cleaned>, String> {
+pub fn local(out: &Path, experiment: &str) -> Result<Vec<Cleaned>, DirError> {
     let dir = out.join(experiment);
     let entries = match std::fs::read_dir(&dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(format!("cannot read {}: {e}", dir.display())),
+        Err(source) => return Err(DirError::Read { path: dir, source }),
     };
     let mut runs: Vec<_> = entries
         .flatten()

@@ -58,7 +58,7 @@ pub fn finish(mut run: Run<'_>) -> Outcome {
     };
     let mut problems = write_files(&run, &summary, &record);
     let report = write_report(&run, &summary).unwrap_or_else(|e| {
-        problems.push(e);
+        problems.push(crate::error::flatten(&e));
         None
     });
     run.dir.link_latest();
@@ -101,10 +101,17 @@ fn write_files(run: &Run<'_>, summary: &Summary, record: &RunRecord) -> Vec<Stri
     written.push(d.write(files::SERIES_CSV, tidy_csv(&run.metrics).as_bytes()));
     written.push(d.write_json(files::RUN, record));
     written.push(d.write_json(files::SUMMARY, summary));
-    written.into_iter().filter_map(Result::err).collect()
+    written
+        .into_iter()
+        .filter_map(Result::err)
+        .map(|e| crate::error::flatten(&e))
+        .collect()
 }
 
-fn write_report(run: &Run<'_>, summary: &Summary) -> Result<Option<std::path::PathBuf>, String> {
+fn write_report(
+    run: &Run<'_>,
+    summary: &Summary,
+) -> Result<Option<std::path::PathBuf>, super::dir::DirError> {
     let exp = &run.plan.exec.experiment;
     let data = render::build(render::Inputs {
         title: exp

@@ -45,7 +45,7 @@ impl During {
 pub async fn run<L: LoadDriver>(
     run: &mut Run<'_>,
     stack: &impl StackDriver,
-    engine: Result<L, String>,
+    engine: Result<L, impl std::error::Error>,
 ) -> During {
     let mut during = During::default();
     if !run.going() {
@@ -92,8 +92,9 @@ pub async fn run<L: LoadDriver>(
                 stop.stopped().await;
             })
             .await
+            .map_err(|e| crate::error::flatten(&e))
         }
-        Err(e) => Err(e),
+        Err(e) => Err(crate::error::flatten(&e)),
     };
     match result {
         Ok(r) => {

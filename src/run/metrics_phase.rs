@@ -46,7 +46,8 @@ pub async fn check(run: &mut Run<'_>, after_ready: bool) {
     let answer = match Client::new(src) {
         Ok(c) => c.ping().await.map(|_| c),
         Err(e) => Err(e),
-    };
+    }
+    .map_err(|e| crate::error::flatten(&e));
     match answer {
         Ok(c) => {
             run.phases.end(p, PhaseStatus::Ok, None);
@@ -79,7 +80,7 @@ fn unavailable(run: &mut Run<'_>, src: &PrometheusSource, e: String) {
 
 /// Starts the embedded scraper (for an embedded source): soy's in-process expositions and
 /// the manifest's targets, from now until the end of the cooldown.
-pub fn start_scrape(
+pub(super) fn start_scrape(
     run: &Run<'_>,
     in_process: Vec<(&str, Exposition)>,
 ) -> Result<Option<Scrape>, String> {

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::bundle::StoredRun;
+use super::bundle::{BundleError, StoredRun};
 use super::dir::RunDir;
 use crate::analysis::series::QueryResult;
 use crate::report::render;
@@ -23,12 +23,12 @@ pub fn render_run(
     format: ReportFormat,
     template: Option<&Path>,
     manifest_file: Option<&Path>,
-) -> Result<String, String> {
-    let mut run = RunDir::open(dir).read().map_err(|e| e.to_string())?;
+) -> Result<String, BundleError> {
+    let mut run = RunDir::open(dir).read()?;
     if format == ReportFormat::Json {
         return serde_json::to_string_pretty(&run.summary)
             .map(|s| s + "\n")
-            .map_err(|e| e.to_string());
+            .map_err(BundleError::Json);
     }
     let mut metrics = std::mem::take(&mut run.metrics);
     match reevaluate(&run, manifest_file, &mut metrics) {
@@ -36,7 +36,8 @@ pub fn render_run(
         // New questions need the samples: without them there is nothing to answer with.
         Err(e) if manifest_file.is_some() => return Err(e),
         Err(e) => run.warn(format!(
-            "{e}; the series stored at the end of the run (metrics/series.json) are shown instead"
+            "{}; the series stored at the end of the run (metrics/series.json) are shown instead",
+            crate::error::flatten(&e)
         )),
     }
     let StoredRun {
@@ -87,12 +88,12 @@ pub fn render_run(
         cooldown_s: secs("/load/cooldown"),
         summary,
     });
-    match format {
+    Ok(match format {
         ReportFormat::Html => {
-            render::render(&data, "report.html.j2", render::HTML_TEMPLATE, template)
+            render::render(&data, "report.html.j2", render::HTML_TEMPLATE, template)?
         }
-        _ => render::render(&data, "report.md.j2", render::MD_TEMPLATE, template),
-    }
+        _ => render::render(&data, "report.md.j2", render::MD_TEMPLATE, template)?,
+    })
 }
 
 /// With the run's embedded samples (`metrics/samples.tsdb`), evaluates the queries again
@@ -102,13 +103,10 @@ fn reevaluate(
     run: &StoredRun,
     manifest_file: Option<&Path>,
     metrics: &mut Vec<QueryResult>,
-) -> Result<(), String> {
+) -> Result<(), BundleError> {
     let dir = &run.dir;
     let no_samples = || match manifest_file {
-        Some(_) => Err(format!(
-            "{}: no embedded samples to evaluate new queries on (the run used a Prometheus source)",
-            dir.display()
-        )),
+        Some(_) => Err(BundleError::NoSamples(dir.clone())),
         None => Ok(()),
     };
     if !dir.join(super::bundle::files::SAMPLES).exists() {
@@ -116,8 +114,8 @@ fn reevaluate(
     }
     let (queries, step) = match manifest_file {
         Some(path) => {
-            let m = crate::manifest::load(path).map_err(|e| e.to_string())?;
-            let plan = crate::plan::build(&m).map_err(|e| e.to_string())?;
+            let m = crate::manifest::load(path)?;
+            let plan = crate::plan::build(&m)?;
             let step = plan.metrics.step.as_secs_f64();
             let queries: Vec<_> = plan
                 .metrics

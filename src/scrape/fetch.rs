@@ -12,23 +12,32 @@ pub const MAX_SCRAPE_BYTES: usize = http::http1::MAX_KEPT_BODY;
 const ACCEPT: &str =
     "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1";
 
+/// Why a scrape got no exposition.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error(transparent)]
+    Get(#[from] http::GetError),
+    #[error("HTTP {0}")]
+    Status(u16),
+    #[error("the answer is not UTF-8 text")]
+    NotText,
+}
+
 /// GETs `target` within `timeout`; the body as text.
 pub async fn get(
     target: &Target,
     tls: &Arc<rustls::ClientConfig>,
     timeout: Duration,
-) -> Result<String, String> {
+) -> Result<String, FetchError> {
     let req = http::Request {
         headers: &[("Accept", ACCEPT)],
         timeout,
         max_body: MAX_SCRAPE_BYTES,
         want_headers: false,
     };
-    let resp = http::get(target, tls, &req)
-        .await
-        .map_err(|e| e.to_string())?;
+    let resp = http::get(target, tls, &req).await?;
     if resp.status != 200 {
-        return Err(format!("HTTP {}", resp.status));
+        return Err(FetchError::Status(resp.status));
     }
-    String::from_utf8(resp.body).map_err(|_| "the answer is not UTF-8 text".into())
+    String::from_utf8(resp.body).map_err(|_| FetchError::NotText)
 }

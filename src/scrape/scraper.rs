@@ -62,7 +62,9 @@ pub async fn scrape_once(
                 let (target, tls) = (target.clone(), tls.clone());
                 set.spawn(async move {
                     let began = Instant::now();
-                    let r = super::fetch::get(&target, &tls, timeout).await;
+                    let r = super::fetch::get(&target, &tls, timeout)
+                        .await
+                        .map_err(|e| crate::error::flatten(&e));
                     (i, r, began.elapsed().as_secs_f64())
                 });
                 texts.push(None);

@@ -89,12 +89,15 @@ pub struct Watcher {
 /// spawned, so they need not be `Send`.
 #[allow(async_fn_in_trait)]
 pub trait StackDriver {
+    /// What goes wrong deploying or removing the stack; the run stores its whole chain.
+    type Error: std::error::Error + 'static;
+
     /// `local`, `swarm`, `external`.
     fn name(&self) -> &'static str;
 
     /// Brings the stack up; `started` is told of each local process as it starts, so the
     /// run's state is on disk before anything can go wrong.
-    async fn deploy(&mut self, started: &mut dyn FnMut(&[Process])) -> Result<(), String>;
+    async fn deploy(&mut self, started: &mut dyn FnMut(&[Process])) -> Result<(), Self::Error>;
 
     /// Whether the stack broke (a service exited), asked between readiness attempts.
     fn broken(&mut self) -> Option<String>;
@@ -112,17 +115,18 @@ pub trait StackDriver {
     fn deployed(&self) -> bool;
 
     /// Takes the stack down, or leaves it running when `keep` (and says how to remove it).
-    async fn teardown(&mut self, keep: bool) -> Result<(), String>;
+    async fn teardown(&mut self, keep: bool) -> Result<(), Self::Error>;
 }
 
 /// A target that already runs elsewhere: nothing to deploy, watch or remove.
 pub struct External;
 
 impl StackDriver for External {
+    type Error = std::convert::Infallible;
     fn name(&self) -> &'static str {
         "external"
     }
-    async fn deploy(&mut self, _: &mut dyn FnMut(&[Process])) -> Result<(), String> {
+    async fn deploy(&mut self, _: &mut dyn FnMut(&[Process])) -> Result<(), Self::Error> {
         Ok(())
     }
     fn broken(&mut self) -> Option<String> {
@@ -140,7 +144,7 @@ impl StackDriver for External {
     fn deployed(&self) -> bool {
         false
     }
-    async fn teardown(&mut self, _: bool) -> Result<(), String> {
+    async fn teardown(&mut self, _: bool) -> Result<(), Self::Error> {
         Ok(())
     }
 }

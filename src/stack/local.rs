@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
-use super::{procfs, supervise};
+use super::{StackError, procfs, supervise};
 use crate::manifest::model::LocalService;
 
 /// Time between SIGTERM and SIGKILL.
@@ -58,9 +58,8 @@ impl LocalStack {
         manifest_dir: &Path,
         logs: &Path,
         run: &str,
-    ) -> Result<(), String> {
-        let soy =
-            std::env::current_exe().map_err(|e| format!("cannot find soy's own binary: {e}"))?;
+    ) -> Result<(), StackError> {
+        let soy = std::env::current_exe().map_err(StackError::OwnBinary)?;
         let program = if svc.command == "soy" {
             soy.clone()
         } else if svc.command.contains('/') {
@@ -68,22 +67,24 @@ impl LocalStack {
         } else {
             PathBuf::from(&svc.command)
         };
-        let program = find_program(&program).map_err(|e| {
-            format!(
-                "service `{}` did not start: {e} ({} {})",
-                svc.name,
-                svc.command,
-                svc.args.join(" ")
-            )
+        let program = find_program(&program).map_err(|reason| StackError::NoProgram {
+            service: svc.name.clone(),
+            reason,
+            command: format!("{} {}", svc.command, svc.args.join(" ")),
         })?;
-        std::fs::create_dir_all(logs)
-            .map_err(|e| format!("cannot create {}: {e}", logs.display()))?;
+        let create = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| StackError::Create { path, source }
+        };
+        std::fs::create_dir_all(logs).map_err(create(logs))?;
         let log = logs.join(format!("{}.log", svc.name));
-        let out =
-            File::create(&log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
-        let err = out.try_clone().map_err(|e| e.to_string())?;
-        let (lifeline, writer) = std::io::pipe()
-            .map_err(|e| format!("cannot create a pipe for service `{}`: {e}", svc.name))?;
+        let out = File::create(&log).map_err(create(&log))?;
+        let output = |source| StackError::Output {
+            service: svc.name.clone(),
+            source,
+        };
+        let err = out.try_clone().map_err(output)?;
+        let (lifeline, writer) = std::io::pipe().map_err(output)?;
         let workdir = svc
             .workdir
             .as_ref()
@@ -98,8 +99,13 @@ impl LocalStack {
             .stdout(Stdio::from(out))
             .stderr(Stdio::from(err));
         for (k, v) in &svc.env {
-            let v = crate::manifest::env::resolve_from_process(v)
-                .map_err(|e| format!("service `{}`: env {k}: {e}", svc.name))?;
+            let v = crate::manifest::env::resolve_from_process(v).map_err(|source| {
+                StackError::ServiceEnv {
+                    service: svc.name.clone(),
+                    key: k.clone(),
+                    source,
+                }
+            })?;
             cmd.env(k, v);
         }
         // Marks the service's processes as this run's, for `soy down` (see `stop_recorded`).
@@ -108,13 +114,10 @@ impl LocalStack {
             cmd.env(k, v);
         }
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-        let child = cmd.spawn().map_err(|e| {
-            format!(
-                "service `{}` did not start: {} {}: {e}",
-                svc.name,
-                program.display(),
-                svc.args.join(" ")
-            )
+        let child = cmd.spawn().map_err(|source| StackError::Spawn {
+            service: svc.name.clone(),
+            command: format!("{} {}", program.display(), svc.args.join(" ")),
+            source,
         })?;
         let started = procfs::start_time(child.id() as i32).unwrap_or_default();
         self.services.push(Running {

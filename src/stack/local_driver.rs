@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use super::StackError;
 use super::driver::{Background, Process, StackDriver, Watched, Watcher};
 use super::local::LocalStack;
 use super::{procfs, ready};
@@ -47,11 +48,13 @@ impl Local {
 }
 
 impl StackDriver for Local {
+    type Error = StackError;
+
     fn name(&self) -> &'static str {
         "local"
     }
 
-    async fn deploy(&mut self, started: &mut dyn FnMut(&[Process])) -> Result<(), String> {
+    async fn deploy(&mut self, started: &mut dyn FnMut(&[Process])) -> Result<(), StackError> {
         self.attempted = true;
         let services = self.services.clone();
         for svc in &services {
@@ -60,12 +63,12 @@ impl StackDriver for Local {
             started(&self.running.processes());
             let logs = self.logs();
             let running = &mut self.running;
-            ready::wait(&svc.ready, &logs, || match running.exited() {
-                Some(e) => Err(e),
-                None => Ok(()),
-            })
-            .await
-            .map_err(|e| format!("service `{}`: {e}", svc.name))?;
+            ready::wait(&svc.ready, &logs, || running.exited())
+                .await
+                .map_err(|source| StackError::NotReady {
+                    service: svc.name.clone(),
+                    source,
+                })?;
         }
         Ok(())
     }
@@ -133,7 +136,7 @@ impl StackDriver for Local {
         self.attempted
     }
 
-    async fn teardown(&mut self, keep: bool) -> Result<(), String> {
+    async fn teardown(&mut self, keep: bool) -> Result<(), StackError> {
         if keep {
             let pids: Vec<String> = self
                 .running

@@ -2,6 +2,7 @@
 //! plan knows of a stack.
 
 pub mod driver;
+pub mod error;
 pub mod local;
 pub mod local_driver;
 pub mod procfs;
@@ -11,6 +12,8 @@ pub mod swarm;
 pub mod swarm_driver;
 pub mod swarm_spec;
 pub mod swarm_watch;
+
+pub use error::StackError;
 
 /// A stack as the plan sees it: its name and its services with their replicas.
 #[derive(Debug, Clone, serde::Serialize)]

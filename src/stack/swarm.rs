@@ -18,6 +18,8 @@ use bollard::query_parameters::{
 use futures_util::StreamExt;
 use serde_json::Value;
 
+use super::StackError;
+use super::error::{engine, invalid};
 use super::swarm_spec::{FileKind, NAMESPACE, StackSpec};
 use crate::metrics::cadvisor;
 
@@ -39,12 +41,9 @@ pub struct Replicas {
 
 impl Swarm {
     /// Connects to the local engine and checks it is a swarm manager.
-    pub async fn connect() -> Result<Swarm, String> {
+    pub async fn connect() -> Result<Swarm, StackError> {
         let Swarm { docker } = Swarm::connect_engine().await?;
-        let info = docker
-            .info()
-            .await
-            .map_err(|e| format!("the Docker engine does not answer: {e}"))?;
+        let info = docker.info().await.map_err(StackError::NoAnswer)?;
         let state = info
             .swarm
             .as_ref()
@@ -52,33 +51,31 @@ impl Swarm {
             .map(|s| s.to_string())
             .unwrap_or_default();
         if state != "active" {
-            return Err(format!(
-                "this Docker engine is not part of a swarm (state `{state}`): run `docker swarm init --advertise-addr 127.0.0.1`"
-            ));
+            return Err(StackError::NotASwarm(state));
         }
         Ok(Swarm { docker })
     }
 
     /// Connects to the local engine (`DOCKER_HOST` or its socket), swarm or not.
-    pub async fn connect_engine() -> Result<Swarm, String> {
+    pub async fn connect_engine() -> Result<Swarm, StackError> {
         let docker = Docker::connect_with_local_defaults()
-            .map_err(|e| format!("cannot reach the Docker engine: {e}"))?
+            .map_err(StackError::Unreachable)?
             .negotiate_version()
             .await
-            .map_err(|e| format!("cannot reach the Docker engine (is dockerd running?): {e}"))?;
+            .map_err(StackError::Unreachable)?;
         Ok(Swarm { docker })
     }
 
     /// Ports published through the ingress routing mesh need IPVS in the kernel; say so with
     /// the fix rather than letting the service hang without its port.
-    pub fn check_ingress(spec: &StackSpec) -> Result<(), String> {
+    pub fn check_ingress(spec: &StackSpec) -> Result<(), StackError> {
         let ipvs = std::path::Path::new("/proc/net/ip_vs").exists();
         for svc in &spec.services {
             if !ipvs && svc.pointer("/EndpointSpec/Mode").and_then(Value::as_str) == Some("vip") {
-                return Err(format!(
+                return Err(StackError::NeedsIpvs(format!(
                     "{} would be reached through a virtual IP, which needs the kernel's IPVS (missing here: no /proc/net/ip_vs); add `deploy: {{endpoint_mode: dnsrr}}` to it in the stack file",
                     svc["Name"].as_str().unwrap_or("a service")
-                ));
+                )));
             }
             for p in svc
                 .pointer("/EndpointSpec/Ports")
@@ -87,11 +84,11 @@ impl Swarm {
                 .flatten()
             {
                 if p["PublishMode"] == "ingress" && !ipvs {
-                    return Err(format!(
+                    return Err(StackError::NeedsIpvs(format!(
                         "{} publishes port {} through the ingress routing mesh, which needs the kernel's IPVS (missing here: no /proc/net/ip_vs); publish it with `mode: host` in the stack file",
                         svc["Name"].as_str().unwrap_or("a service"),
                         p["PublishedPort"]
-                    ));
+                    )));
                 }
             }
         }
@@ -99,7 +96,7 @@ impl Swarm {
     }
 
     /// Creates missing networks and creates or updates every service, as `docker stack deploy`.
-    pub async fn deploy(&self, spec: &StackSpec) -> Result<(), String> {
+    pub async fn deploy(&self, spec: &StackSpec) -> Result<(), StackError> {
         for net in &spec.networks {
             let name = net["Name"].as_str().unwrap_or_default().to_string();
             let filters: HashMap<&str, Vec<&str>> = HashMap::from([("name", vec![name.as_str()])]);
@@ -111,7 +108,7 @@ impl Swarm {
                         .build(),
                 ))
                 .await
-                .map_err(|e| format!("listing networks: {e}"))?;
+                .map_err(engine("listing networks"))?;
             if existing
                 .iter()
                 .any(|n| n.name.as_deref() == Some(name.as_str()))
@@ -119,11 +116,11 @@ impl Swarm {
                 continue;
             }
             let req: NetworkCreateRequest =
-                serde_json::from_value(net.clone()).map_err(|e| format!("network {name}: {e}"))?;
+                serde_json::from_value(net.clone()).map_err(invalid(format!("network {name}")))?;
             self.docker
                 .create_network(req)
                 .await
-                .map_err(|e| format!("creating network {name}: {e}"))?;
+                .map_err(engine(format!("creating network {name}")))?;
         }
         let ids = self.create_files(spec).await?;
         for svc in &spec.services {
@@ -145,7 +142,7 @@ impl Swarm {
                 }
             }
             let body: ServiceSpec =
-                serde_json::from_value(svc).map_err(|e| format!("service {name}: {e}"))?;
+                serde_json::from_value(svc).map_err(invalid(format!("service {name}")))?;
             match self
                 .docker
                 .inspect_service(&name, None::<InspectServiceOptions>)
@@ -159,13 +156,13 @@ impl Swarm {
                     self.docker
                         .update_service(&name, body, opts, None)
                         .await
-                        .map_err(|e| format!("updating service {name}: {e}"))?;
+                        .map_err(engine(format!("updating service {name}")))?;
                 }
                 Err(_) => {
                     self.docker
                         .create_service(body, None)
                         .await
-                        .map_err(|e| format!("creating service {name}: {e}"))?;
+                        .map_err(engine(format!("creating service {name}")))?;
                 }
             }
         }
@@ -178,16 +175,14 @@ impl Swarm {
     async fn create_files(
         &self,
         spec: &StackSpec,
-    ) -> Result<HashMap<String, (String, String)>, String> {
+    ) -> Result<HashMap<String, (String, String)>, StackError> {
         let mut ids = HashMap::new();
         for f in &spec.files {
-            let data = std::fs::read(&f.path).map_err(|e| {
-                format!(
-                    "{} `{}`: cannot read {}: {e}",
-                    kind_word(f.kind),
-                    f.key,
-                    f.path.display()
-                )
+            let data = std::fs::read(&f.path).map_err(|source| StackError::ReadFile {
+                kind: kind_word(f.kind),
+                key: f.key.clone(),
+                path: f.path.clone(),
+                source,
             })?;
             let full = format!("{}-{:016x}", f.name, fnv1a(&data));
             let labels = HashMap::from([(NAMESPACE.to_string(), spec.stack.clone())]);
@@ -207,7 +202,7 @@ impl Swarm {
                                 .build(),
                         ))
                         .await
-                        .map_err(|e| format!("listing configs: {e}"))?
+                        .map_err(engine("listing configs"))?
                         .into_iter()
                         .find(|c| {
                             c.spec.as_ref().and_then(|s| s.name.as_deref()) == Some(full.as_str())
@@ -216,12 +211,12 @@ impl Swarm {
                     match found {
                         Some(id) => id,
                         None => {
-                            let spec: ConfigSpec =
-                                serde_json::from_value(body).map_err(|e| e.to_string())?;
+                            let spec: ConfigSpec = serde_json::from_value(body)
+                                .map_err(invalid(format!("{} {full}", kind_word(f.kind))))?;
                             self.docker
                                 .create_config(spec)
                                 .await
-                                .map_err(|e| format!("creating config {full}: {e}"))?
+                                .map_err(engine(format!("creating config {full}")))?
                                 .id
                         }
                     }
@@ -235,7 +230,7 @@ impl Swarm {
                                 .build(),
                         ))
                         .await
-                        .map_err(|e| format!("listing secrets: {e}"))?
+                        .map_err(engine("listing secrets"))?
                         .into_iter()
                         .find(|c| {
                             c.spec.as_ref().and_then(|s| s.name.as_deref()) == Some(full.as_str())
@@ -244,12 +239,12 @@ impl Swarm {
                     match found {
                         Some(id) => id,
                         None => {
-                            let spec: SecretSpec =
-                                serde_json::from_value(body).map_err(|e| e.to_string())?;
+                            let spec: SecretSpec = serde_json::from_value(body)
+                                .map_err(invalid(format!("{} {full}", kind_word(f.kind))))?;
                             self.docker
                                 .create_secret(spec)
                                 .await
-                                .map_err(|e| format!("creating secret {full}: {e}"))?
+                                .map_err(engine(format!("creating secret {full}")))?
                                 .id
                         }
                     }
@@ -261,7 +256,7 @@ impl Swarm {
     }
 
     /// Sets a service's replicas, as `docker service scale`.
-    pub async fn scale(&self, name: &str, replicas: u32) -> Result<(), String> {
+    pub async fn scale(&self, name: &str, replicas: u32) -> Result<(), StackError> {
         self.modify(name, |spec| {
             spec["Mode"] = serde_json::json!({"Replicated": {"Replicas": replicas}});
         })
@@ -269,7 +264,7 @@ impl Swarm {
     }
 
     /// Restarts a service's tasks, as `docker service update --force`.
-    pub async fn restart(&self, name: &str) -> Result<(), String> {
+    pub async fn restart(&self, name: &str) -> Result<(), StackError> {
         self.modify(name, |spec| {
             let n = spec
                 .pointer("/TaskTemplate/ForceUpdate")
@@ -280,17 +275,18 @@ impl Swarm {
         .await
     }
 
-    async fn modify(&self, name: &str, change: impl FnOnce(&mut Value)) -> Result<(), String> {
+    async fn modify(&self, name: &str, change: impl FnOnce(&mut Value)) -> Result<(), StackError> {
         let current = self
             .docker
             .inspect_service(name, None::<InspectServiceOptions>)
             .await
-            .map_err(|e| format!("service {name}: {e}"))?;
+            .map_err(engine(format!("service {name}")))?;
         let version = current.version.and_then(|v| v.index).unwrap_or(0);
-        let mut spec = serde_json::to_value(&current.spec).map_err(|e| e.to_string())?;
+        let mut spec =
+            serde_json::to_value(&current.spec).map_err(invalid(format!("service {name}")))?;
         change(&mut spec);
         let body: ServiceSpec =
-            serde_json::from_value(spec).map_err(|e| format!("service {name}: {e}"))?;
+            serde_json::from_value(spec).map_err(invalid(format!("service {name}")))?;
         let opts = UpdateServiceOptionsBuilder::default()
             .version(version as i32)
             .build();
@@ -298,11 +294,14 @@ impl Swarm {
             .update_service(name, body, opts, None)
             .await
             .map(|_| ())
-            .map_err(|e| format!("updating service {name}: {e}"))
+            .map_err(engine(format!("updating service {name}")))
     }
 
     /// The services labelled with the stack's namespace.
-    async fn stack_services(&self, stack: &str) -> Result<Vec<bollard::models::Service>, String> {
+    async fn stack_services(
+        &self,
+        stack: &str,
+    ) -> Result<Vec<bollard::models::Service>, StackError> {
         let label = format!("{NAMESPACE}={stack}");
         let filters: HashMap<&str, Vec<&str>> = HashMap::from([("label", vec![label.as_str()])]);
         self.docker
@@ -312,11 +311,11 @@ impl Swarm {
                     .build(),
             ))
             .await
-            .map_err(|e| format!("listing services: {e}"))
+            .map_err(engine("listing services"))
     }
 
     /// Services of the stack with their running and desired replicas.
-    pub async fn replicas(&self, stack: &str) -> Result<Vec<Replicas>, String> {
+    pub async fn replicas(&self, stack: &str) -> Result<Vec<Replicas>, StackError> {
         let services = self.stack_services(stack).await?;
         let mut out = Vec::new();
         for s in services {
@@ -375,7 +374,7 @@ impl Swarm {
             .is_some_and(|s| s.to_string() == "healthy")
     }
 
-    async fn tasks(&self, service: &str) -> Result<Vec<Value>, String> {
+    async fn tasks(&self, service: &str) -> Result<Vec<Value>, StackError> {
         let filters: HashMap<&str, Vec<&str>> = HashMap::from([("service", vec![service])]);
         let tasks = self
             .docker
@@ -383,7 +382,7 @@ impl Swarm {
                 ListTasksOptionsBuilder::default().filters(&filters).build(),
             ))
             .await
-            .map_err(|e| format!("listing tasks of {service}: {e}"))?;
+            .map_err(engine(format!("listing tasks of {service}")))?;
         Ok(tasks
             .iter()
             .filter_map(|t| serde_json::to_value(t).ok())
@@ -392,7 +391,7 @@ impl Swarm {
 
     /// Waits until every service runs its desired replicas; a service whose tasks keep failing
     /// is reported with its task errors instead of being waited on until the timeout.
-    pub async fn converge(&self, stack: &str, timeout: Duration) -> Result<Duration, String> {
+    pub async fn converge(&self, stack: &str, timeout: Duration) -> Result<Duration, StackError> {
         let start = Instant::now();
         // Converged means every service at its replicas for SETTLE: a task that crashes right
         // after starting is seen running for a moment.
@@ -435,13 +434,13 @@ impl Swarm {
                         Some(l) => format!("; its last log lines:\n{l}"),
                         None => String::new(),
                     };
-                    return Err(format!(
-                        "service {} cannot converge ({} of {} running, {} tasks failed): {err}{hint}{logs}",
-                        r.service,
-                        r.running,
-                        r.desired,
-                        failed.len()
-                    ));
+                    return Err(StackError::CannotConverge {
+                        service: r.service.clone(),
+                        running: r.running,
+                        desired: r.desired,
+                        failed: failed.len(),
+                        reason: format!("{err}{hint}{logs}"),
+                    });
                 }
             }
             if start.elapsed() >= timeout {
@@ -462,10 +461,10 @@ impl Swarm {
                         }
                     })
                     .collect();
-                return Err(format!(
-                    "the stack did not converge within {timeout:?}: {}",
-                    lagging.join(", ")
-                ));
+                return Err(StackError::NotConverged {
+                    within: timeout,
+                    lagging: lagging.join(", "),
+                });
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
@@ -476,7 +475,7 @@ impl Swarm {
     pub async fn container_samples(
         &self,
         stack: Option<&str>,
-    ) -> Result<Vec<cadvisor::Sample>, String> {
+    ) -> Result<Vec<cadvisor::Sample>, StackError> {
         let label = stack.map(|s| format!("{NAMESPACE}={s}"));
         let filters: HashMap<&str, Vec<&str>> =
             label.iter().map(|l| ("label", vec![l.as_str()])).collect();
@@ -488,7 +487,7 @@ impl Swarm {
                     .build(),
             ))
             .await
-            .map_err(|e| format!("listing containers: {e}"))?;
+            .map_err(engine("listing containers"))?;
         // Sampled concurrently: the Engine may take up to a second per answer.
         let mut set = tokio::task::JoinSet::new();
         for c in containers {
@@ -536,7 +535,10 @@ impl Swarm {
     }
 
     /// The tasks of the stack that failed or were rejected: `(task id, service, error)`.
-    pub async fn failed_tasks(&self, stack: &str) -> Result<Vec<(String, String, String)>, String> {
+    pub async fn failed_tasks(
+        &self,
+        stack: &str,
+    ) -> Result<Vec<(String, String, String)>, StackError> {
         let mut out = Vec::new();
         for s in self.stack_services(stack).await? {
             let name = s.spec.and_then(|sp| sp.name).unwrap_or_default();
@@ -584,7 +586,7 @@ impl Swarm {
 
     /// Removes the stack's services, waits for their containers to go, then removes its
     /// networks. Only objects labelled with the stack's namespace are touched.
-    pub async fn remove(&self, stack: &str, timeout: Duration) -> Result<(), String> {
+    pub async fn remove(&self, stack: &str, timeout: Duration) -> Result<(), StackError> {
         let label = format!("{NAMESPACE}={stack}");
         let filters: HashMap<&str, Vec<&str>> = HashMap::from([("label", vec![label.as_str()])]);
         let services = self.stack_services(stack).await?;
@@ -603,7 +605,7 @@ impl Swarm {
                         .build(),
                 ))
                 .await
-                .map_err(|e| format!("listing networks: {e}"))?;
+                .map_err(engine("listing networks"))?;
             // Removal of a network still in use fails, and a swarm network can linger after
             // its removal was accepted: what counts is that none is listed any more.
             for n in &nets {
@@ -622,7 +624,7 @@ impl Swarm {
                             .build(),
                     ))
                     .await
-                    .map_err(|e| format!("listing networks: {e}"))?
+                    .map_err(engine("listing networks"))?
                     .into_iter()
                     .filter_map(|n| n.name)
                     .collect()
@@ -637,22 +639,25 @@ impl Swarm {
                 return Ok(());
             }
             if Instant::now() >= deadline {
-                return Err(format!(
-                    "stack {stack} not fully removed: networks {left:?}, services {}, configs and secrets {}",
-                    remaining.len(),
-                    if files == usize::MAX {
-                        "not tried".into()
-                    } else {
-                        files.to_string()
-                    }
-                ));
+                return Err(StackError::NotRemoved {
+                    stack: stack.to_string(),
+                    left: format!(
+                        "networks {left:?}, services {}, configs and secrets {}",
+                        remaining.len(),
+                        if files == usize::MAX {
+                            "not tried".into()
+                        } else {
+                            files.to_string()
+                        }
+                    ),
+                });
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
 
     /// Removes the configs and secrets matching `filters`; returns how many are left.
-    async fn remove_files(&self, filters: &HashMap<&str, Vec<&str>>) -> Result<usize, String> {
+    async fn remove_files(&self, filters: &HashMap<&str, Vec<&str>>) -> Result<usize, StackError> {
         let configs = self
             .docker
             .list_configs(Some(
@@ -661,7 +666,7 @@ impl Swarm {
                     .build(),
             ))
             .await
-            .map_err(|e| format!("listing configs: {e}"))?;
+            .map_err(engine("listing configs"))?;
         let secrets = self
             .docker
             .list_secrets(Some(
@@ -670,7 +675,7 @@ impl Swarm {
                     .build(),
             ))
             .await
-            .map_err(|e| format!("listing secrets: {e}"))?;
+            .map_err(engine("listing secrets"))?;
         let mut left = 0;
         for id in configs.iter().filter_map(|c| c.id.as_deref()) {
             left += usize::from(self.docker.delete_config(id).await.is_err());

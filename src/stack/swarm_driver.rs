@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::StackError;
 use super::driver::{Background, Process, StackDriver, Watcher};
 use super::swarm::Swarm;
 use super::swarm_spec::StackSpec;
@@ -20,12 +21,12 @@ pub struct SwarmDriver {
 impl SwarmDriver {
     /// `spec` as the plan resolved it; `${env:NAME}` in environment values are resolved
     /// here, at the point of use.
-    pub fn new(spec: &StackSpec, converge_within: Duration) -> Result<SwarmDriver, String> {
+    pub fn new(spec: &StackSpec, converge_within: Duration) -> Result<SwarmDriver, StackError> {
         let mut spec = spec.clone();
         for e in spec.env_entries_mut() {
             if let Some(text) = e.as_str().filter(|t| t.contains("${env:")) {
-                let resolved = crate::manifest::env::resolve_from_process(text)
-                    .map_err(|err| format!("stack environment: {err}"))?;
+                let resolved =
+                    crate::manifest::env::resolve_from_process(text).map_err(StackError::Env)?;
                 *e = serde_json::Value::String(resolved);
             }
         }
@@ -38,11 +39,13 @@ impl SwarmDriver {
 }
 
 impl StackDriver for SwarmDriver {
+    type Error = StackError;
+
     fn name(&self) -> &'static str {
         "swarm"
     }
 
-    async fn deploy(&mut self, _: &mut dyn FnMut(&[Process])) -> Result<(), String> {
+    async fn deploy(&mut self, _: &mut dyn FnMut(&[Process])) -> Result<(), StackError> {
         let stack = self.spec.stack.clone();
         Swarm::check_ingress(&self.spec)?;
         let sw = Swarm::connect().await?;
@@ -96,18 +99,19 @@ impl StackDriver for SwarmDriver {
                     (Some(s), _) => sw.scale(&svc, s.replicas).await,
                     _ => sw.restart(&svc).await,
                 };
+                let error = r.err().map(|e| crate::error::flatten(&e));
                 eprintln!(
                     "soy: action at {}: {}{}",
                     a.at,
                     a.describe(),
-                    r.as_ref()
-                        .err()
+                    error
+                        .as_ref()
                         .map_or(String::new(), |e| format!(" failed: {e}"))
                 );
                 events.push(Event {
                     at: a.at.as_secs_f64(),
                     what: a.describe(),
-                    error: r.err(),
+                    error,
                 });
             }
             events
@@ -118,7 +122,7 @@ impl StackDriver for SwarmDriver {
         self.sw.is_some()
     }
 
-    async fn teardown(&mut self, keep: bool) -> Result<(), String> {
+    async fn teardown(&mut self, keep: bool) -> Result<(), StackError> {
         let Some(sw) = self.sw.take() else {
             return Ok(());
         };

@@ -88,35 +88,41 @@ impl Chunk {
     /// Rebuilds a chunk from its parts (as stored in a file), decoding it fully to check that
     /// it holds `count` samples in strictly increasing time from `min_t` to `max_t` and no
     /// trailing bytes.
-    pub fn from_parts(min_t: i64, max_t: i64, count: u16, data: Vec<u8>) -> Result<Chunk, String> {
+    pub fn from_parts(
+        min_t: i64,
+        max_t: i64,
+        count: u16,
+        data: Vec<u8>,
+    ) -> Result<Chunk, super::Corrupt> {
         if count == 0 || count > MAX_SAMPLES {
-            return Err(format!(
-                "chunk sample count {count} is not in 1..={MAX_SAMPLES}"
-            ));
+            return Err(format!("chunk sample count {count} is not in 1..={MAX_SAMPLES}").into());
         }
         let mut decoder = Decoder::new(&data, count, min_t);
         let mut last = None;
-        while let Some((t, _)) = decoder.next_sample().map_err(|e| e.to_string())? {
+        while let Some((t, _)) = decoder
+            .next_sample()
+            .map_err(|e| super::Corrupt(e.to_string()))?
+        {
             if let Some(prev) = last
                 && t <= prev
             {
-                return Err(format!(
-                    "chunk timestamps are not increasing ({t} after {prev})"
-                ));
+                return Err(
+                    format!("chunk timestamps are not increasing ({t} after {prev})").into(),
+                );
             }
             last = Some(t);
         }
         if last != Some(max_t) {
             return Err(format!(
                 "chunk's last timestamp {last:?} differs from its stated maximum {max_t}"
-            ));
+            )
+            .into());
         }
         let used = decoder.position().div_ceil(8);
         if used != data.len() {
-            return Err(format!(
-                "chunk has {} bytes but its samples use {used}",
-                data.len()
-            ));
+            return Err(
+                format!("chunk has {} bytes but its samples use {used}", data.len()).into(),
+            );
         }
         Ok(Chunk {
             min_t,

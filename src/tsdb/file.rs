@@ -28,6 +28,7 @@
 use std::path::Path;
 
 use super::chunk::Chunk;
+use super::error::{Corrupt, TsdbError};
 use super::store::{Labels, Store};
 
 const MAGIC: &[u8; 8] = b"SOYTSDB1";
@@ -42,10 +43,15 @@ pub fn save(store: &Store, path: &Path) -> std::io::Result<()> {
 }
 
 /// Reads a store written by [`save`].
-pub fn load(path: &Path) -> Result<Store, String> {
-    let bytes =
-        std::fs::read(path).map_err(|e| format!("failed to read {}: {e}", path.display()))?;
-    from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+pub fn load(path: &Path) -> Result<Store, TsdbError> {
+    let bytes = std::fs::read(path).map_err(|source| TsdbError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    from_bytes(&bytes).map_err(|source| TsdbError::Damaged {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// The file's bytes for `store`.
@@ -82,16 +88,16 @@ pub fn to_bytes(store: &Store) -> Vec<u8> {
 }
 
 /// Parses a file's bytes.
-pub fn from_bytes(bytes: &[u8]) -> Result<Store, String> {
+pub fn from_bytes(bytes: &[u8]) -> Result<Store, Corrupt> {
     let mut r = Reader { bytes, pos: 0 };
     if r.take(MAGIC.len(), "the magic")? != MAGIC {
-        return Err("not a soy metrics file (the magic is not SOYTSDB1)".to_string());
+        return Err("not a soy metrics file (the magic is not SOYTSDB1)"
+            .to_string()
+            .into());
     }
     let version = r.take(1, "the version")?[0];
     if version != VERSION {
-        return Err(format!(
-            "unsupported format version {version} (expected {VERSION})"
-        ));
+        return Err(format!("unsupported format version {version} (expected {VERSION})").into());
     }
     let max_series = r.uvarint("the series bound")?;
     let max_series = usize::try_from(max_series)
@@ -133,13 +139,15 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Store, String> {
         return Err(format!(
             "{} unexpected bytes after the checksum",
             bytes.len() - r.pos
-        ));
+        )
+        .into());
     }
     let computed = crc32(&bytes[..body_end]);
     if stored != computed {
         return Err(format!(
             "checksum mismatch (stored {stored:08x}, computed {computed:08x}): the file is corrupt"
-        ));
+        )
+        .into());
     }
     Ok(store)
 }
@@ -150,26 +158,27 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], String> {
+    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], Corrupt> {
         let end = self.pos.checked_add(n).filter(|&e| e <= self.bytes.len());
         let Some(end) = end else {
             return Err(format!(
                 "the file ends at byte {} while reading {what} ({n} bytes needed, {} left)",
                 self.bytes.len(),
                 self.bytes.len() - self.pos
-            ));
+            )
+            .into());
         };
         let out = &self.bytes[self.pos..end];
         self.pos = end;
         Ok(out)
     }
 
-    fn take_u64(&mut self, n: u64, what: &str) -> Result<&'a [u8], String> {
+    fn take_u64(&mut self, n: u64, what: &str) -> Result<&'a [u8], Corrupt> {
         let n = usize::try_from(n).unwrap_or(usize::MAX);
         self.take(n, what)
     }
 
-    fn uvarint(&mut self, what: &str) -> Result<u64, String> {
+    fn uvarint(&mut self, what: &str) -> Result<u64, Corrupt> {
         let start = self.pos;
         let mut out = 0u64;
         for shift in (0..70).step_by(7) {
@@ -183,17 +192,15 @@ impl<'a> Reader<'a> {
                 return Ok(out);
             }
         }
-        Err(format!(
-            "{what} at byte {start} is a varint longer than 64 bits"
-        ))
+        Err(format!("{what} at byte {start} is a varint longer than 64 bits").into())
     }
 
-    fn string(&mut self, what: &str) -> Result<String, String> {
+    fn string(&mut self, what: &str) -> Result<String, Corrupt> {
         let len = self.uvarint(what)?;
         let start = self.pos;
         let bytes = self.take_u64(len, what)?;
         String::from_utf8(bytes.to_vec())
-            .map_err(|e| format!("{what} at byte {start} is not UTF-8: {e}"))
+            .map_err(|e| Corrupt(format!("{what} at byte {start} is not UTF-8: {e}")))
     }
 }
 
@@ -353,7 +360,7 @@ mod tests {
             let err = from_bytes(&bytes[..len]).err();
             assert!(err.is_some(), "truncated to {len} bytes was accepted");
         }
-        let err = from_bytes(&bytes[..bytes.len() / 2]).unwrap_err();
+        let err = from_bytes(&bytes[..bytes.len() / 2]).unwrap_err().0;
         assert!(err.contains("the file ends at byte"), "{err}");
     }
 
@@ -380,6 +387,7 @@ mod tests {
         assert!(
             from_bytes(&magic)
                 .unwrap_err()
+                .0
                 .contains("not a soy metrics file")
         );
         let mut version = good.clone();
@@ -387,6 +395,7 @@ mod tests {
         assert!(
             from_bytes(&version)
                 .unwrap_err()
+                .0
                 .contains("unsupported format version 9")
         );
         let mut trailing = good.clone();
@@ -394,12 +403,13 @@ mod tests {
         assert!(
             from_bytes(&trailing)
                 .unwrap_err()
+                .0
                 .contains("1 unexpected bytes after")
         );
         let mut flipped = good.clone();
         let last_data = good.len() - 5;
         flipped[last_data] ^= 0x01;
-        let err = from_bytes(&flipped).unwrap_err();
+        let err = from_bytes(&flipped).unwrap_err().0;
         assert!(
             err.contains("checksum mismatch") || err.contains("chunk"),
             "{err}"
@@ -410,14 +420,15 @@ mod tests {
         assert!(
             from_bytes(&endless)
                 .unwrap_err()
+                .0
                 .contains("longer than 64 bits")
         );
         // A huge series count with no data behind it.
         let mut huge = b"SOYTSDB1\x01\x05".to_vec();
         huge.extend([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]);
-        assert!(from_bytes(&huge).unwrap_err().contains("ends at byte"));
-        let missing = load(&temp_path("missing")).unwrap_err();
-        assert!(missing.starts_with("failed to read"), "{missing}");
+        assert!(from_bytes(&huge).unwrap_err().0.contains("ends at byte"));
+        let missing = load(&temp_path("missing")).unwrap_err().to_string();
+        assert!(missing.starts_with("cannot read"), "{missing}");
     }
 
     #[test]
@@ -431,20 +442,25 @@ mod tests {
             out
         };
         // max 5, 1 series, 1 label with invalid UTF-8.
-        let err = from_bytes(&build(&[5, 1, 1, 1, b'a', 1, 0xff])).unwrap_err();
+        let err = from_bytes(&build(&[5, 1, 1, 1, b'a', 1, 0xff]))
+            .unwrap_err()
+            .0;
         assert!(err.contains("not UTF-8"), "{err}");
         // Labels out of order.
-        let err =
-            from_bytes(&build(&[5, 1, 2, 1, b'b', 1, b'1', 1, b'a', 1, b'1', 0])).unwrap_err();
+        let err = from_bytes(&build(&[5, 1, 2, 1, b'b', 1, b'1', 1, b'a', 1, b'1', 0]))
+            .unwrap_err()
+            .0;
         assert!(err.contains("not sorted"), "{err}");
         // A series without chunks.
-        let err = from_bytes(&build(&[5, 1, 0, 0])).unwrap_err();
+        let err = from_bytes(&build(&[5, 1, 0, 0])).unwrap_err().0;
         assert!(err.contains("has no chunks"), "{err}");
         // More series than the bound.
-        let err = from_bytes(&build(&[0, 1, 0, 0])).unwrap_err();
+        let err = from_bytes(&build(&[0, 1, 0, 0])).unwrap_err().0;
         assert!(err.contains("more series than the bound"), "{err}");
         // A chunk claiming 200 samples.
-        let err = from_bytes(&build(&[5, 1, 0, 1, 0, 0, 200, 1, 1, 0])).unwrap_err();
+        let err = from_bytes(&build(&[5, 1, 0, 1, 0, 0, 200, 1, 1, 0]))
+            .unwrap_err()
+            .0;
         assert!(err.contains("sample count 200"), "{err}");
     }
 }

@@ -12,10 +12,12 @@ mod bits;
 pub mod chunk;
 mod decode;
 mod encode;
+pub mod error;
 pub mod file;
 mod predict;
 pub mod store;
 
 pub use chunk::{Chunk, HeadChunk, MAX_SAMPLES, STALE_NAN_BITS, is_stale};
+pub use error::{Corrupt, TsdbError};
 pub use file::{load, save};
 pub use store::{AppendError, Dropped, Labels, MatchOp, Matcher, NAME_LABEL, Store};

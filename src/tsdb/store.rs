@@ -374,30 +374,28 @@ impl Store {
         &mut self,
         labels: Labels,
         chunks: Vec<Chunk>,
-    ) -> Result<(), String> {
+    ) -> Result<(), super::Corrupt> {
         match normalize(&labels) {
             Ok(Cow::Borrowed(_)) => {}
             _ => {
-                return Err(format!(
-                    "labels {labels:?} are not sorted, unique and non-empty"
-                ));
+                return Err(
+                    format!("labels {labels:?} are not sorted, unique and non-empty").into(),
+                );
             }
         }
         if self.series.len() >= self.max_series {
-            return Err(format!("more series than the bound of {}", self.max_series));
+            return Err(format!("more series than the bound of {}", self.max_series).into());
         }
         let hash = self.hasher.hash_one(&labels);
         if self.find(hash, &labels).is_some() {
-            return Err(format!("series {labels:?} appears twice"));
+            return Err(format!("series {labels:?} appears twice").into());
         }
         let Some(last) = chunks.last() else {
-            return Err(format!("series {labels:?} has no chunks"));
+            return Err(format!("series {labels:?} has no chunks").into());
         };
         let last_t = last.max_t();
         if chunks.windows(2).any(|w| w[1].min_t() <= w[0].max_t()) {
-            return Err(format!(
-                "chunks of series {labels:?} overlap or are out of order"
-            ));
+            return Err(format!("chunks of series {labels:?} overlap or are out of order").into());
         }
         self.samples += chunks.iter().map(|c| c.len() as u64).sum::<u64>();
         let i = self.series.len();
@@ -472,14 +470,18 @@ impl Matcher {
         name: impl Into<String>,
         op: MatchOp,
         value: impl Into<String>,
-    ) -> Result<Matcher, String> {
+    ) -> Result<Matcher, super::TsdbError> {
         let name = name.into();
         let value = value.into();
         let re = match op {
             MatchOp::Equal | MatchOp::NotEqual => None,
             MatchOp::Re | MatchOp::NotRe => {
-                Some(Regex::new(&format!("^(?s:{value})$")).map_err(|e| {
-                    format!("invalid regular expression {value:?} for label {name:?}: {e}")
+                Some(Regex::new(&format!("^(?s:{value})$")).map_err(|source| {
+                    super::TsdbError::Regex {
+                        name: name.clone(),
+                        value: value.clone(),
+                        source,
+                    }
                 })?)
             }
         };
@@ -659,7 +661,9 @@ mod tests {
 
     #[test]
     fn a_bad_regex_is_an_error() {
-        let err = Matcher::new("job", MatchOp::Re, "a(b").unwrap_err();
+        let err = Matcher::new("job", MatchOp::Re, "a(b")
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("invalid regular expression \"a(b\" for label \"job\""),
             "{err}"

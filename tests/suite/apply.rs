@@ -587,6 +587,13 @@ fn a_damaged_run_directory_still_renders_with_warnings() {
         Duration::from_secs(20),
     );
     assert_eq!(q.status.code(), Some(2), "{}", text(&q.stderr));
+    // The whole chain, one cause a line: what failed, which file, what is wrong in it.
+    let err = text(&q.stderr);
+    assert!(
+        err.contains("error: metrics/samples.tsdb cannot be read\n  caused by: ")
+            && err.contains("samples.tsdb is damaged\n  caused by: not a soy metrics file"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -149,7 +149,7 @@ fn env_refs(c: &mut Checker<'_>, v: &Value, ptr: &Pointer) {
     match v {
         Value::String(s) => {
             if let Err(e) = crate::manifest::env::check_refs(s) {
-                c.value(ptr, e).help =
+                c.value(ptr, e.to_string()).help =
                     Some("write `${env:NAME}` with NAME of letters, digits and `_`".into());
             }
         }
