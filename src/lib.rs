@@ -16,6 +16,7 @@ pub mod load;
 pub mod manifest;
 pub mod metrics;
 pub mod plan;
+pub mod process;
 pub mod promql;
 pub mod report;
 pub mod run;

@@ -71,7 +71,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::Load(args) => load::run(&args),
         Command::Down { file, stack, out } => down(file.as_deref(), stack, &out),
         Command::Supervise { command } => match command.split_first() {
-            Some((program, args)) => Ok(crate::stack::supervise::run(program, args)),
+            Some((program, args)) => Ok(crate::process::supervise::run(program, args)),
             None => Err(Error::Usage("supervise needs a program".into())),
         },
         Command::Report {

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::stack::procfs;
+use crate::process::procfs;
 
 /// A run's deployment, as far as it got.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

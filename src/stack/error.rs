@@ -71,18 +71,6 @@ pub enum StackError {
         reason: String,
         command: String,
     },
-    #[error("cannot create {}", .path.display())]
-    Create {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("service `{service}`: cannot set up its output")]
-    Output {
-        service: String,
-        #[source]
-        source: std::io::Error,
-    },
     #[error("service `{service}`: env {key}")]
     ServiceEnv {
         service: String,
@@ -90,12 +78,11 @@ pub enum StackError {
         #[source]
         source: EnvError,
     },
-    #[error("service `{service}` did not start: {command}")]
+    #[error("service `{service}` did not start")]
     Spawn {
         service: String,
-        command: String,
         #[source]
-        source: std::io::Error,
+        source: crate::process::SpawnError,
     },
     #[error("service `{service}`")]
     NotReady {

@@ -4,17 +4,15 @@
 //! guard's `Drop` included). Each supervisor watches a pipe only soy holds open, so the
 //! services die with soy even when soy is killed with SIGKILL.
 
-use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
-use super::{StackError, procfs, supervise};
+use super::StackError;
 use crate::manifest::model::LocalService;
+use crate::process::{Spawn, Supervised, find_program, procfs};
 
 /// Time between SIGTERM and SIGKILL.
 pub const GRACE: Duration = Duration::from_secs(3);
@@ -22,14 +20,8 @@ pub const GRACE: Duration = Duration::from_secs(3);
 /// One running service (its supervisor, which leads the process group).
 pub struct Running {
     pub name: String,
-    pub child: Child,
+    pub process: Supervised,
     pub log: PathBuf,
-    /// The supervisor's start time (`/proc/<pid>/stat`), to recognise it later.
-    pub started: u64,
-    /// soy's end of the pipe the supervisor reads: it closes when soy ends, however it ends.
-    lifeline: Option<std::io::PipeWriter>,
-    /// The supervisor has been waited for: its pid, and so its group id, may be reused now.
-    reaped: bool,
 }
 
 /// The running local stack; stops every process when dropped.
@@ -45,8 +37,8 @@ impl LocalStack {
             .iter()
             .map(|r| super::driver::Process {
                 name: r.name.clone(),
-                pgid: r.child.id() as i32,
-                started: r.started,
+                pgid: r.process.pgid(),
+                started: r.process.started,
             })
             .collect()
     }
@@ -61,7 +53,7 @@ impl LocalStack {
     ) -> Result<(), StackError> {
         let soy = std::env::current_exe().map_err(StackError::OwnBinary)?;
         let program = if svc.command == "soy" {
-            soy.clone()
+            soy
         } else if svc.command.contains('/') {
             manifest_dir.join(&svc.command)
         } else {
@@ -69,35 +61,10 @@ impl LocalStack {
         };
         let program = find_program(&program).map_err(|reason| StackError::NoProgram {
             service: svc.name.clone(),
-            reason,
+            reason: reason.to_string(),
             command: format!("{} {}", svc.command, svc.args.join(" ")),
         })?;
-        let create = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| StackError::Create { path, source }
-        };
-        std::fs::create_dir_all(logs).map_err(create(logs))?;
-        let log = logs.join(format!("{}.log", svc.name));
-        let out = File::create(&log).map_err(create(&log))?;
-        let output = |source| StackError::Output {
-            service: svc.name.clone(),
-            source,
-        };
-        let err = out.try_clone().map_err(output)?;
-        let (lifeline, writer) = std::io::pipe().map_err(output)?;
-        let workdir = svc
-            .workdir
-            .as_ref()
-            .map_or_else(|| manifest_dir.to_path_buf(), |w| manifest_dir.join(w));
-        let mut cmd = Command::new(&soy);
-        cmd.arg("supervise")
-            .arg("--")
-            .arg(&program)
-            .args(&svc.args)
-            .current_dir(&workdir)
-            .stdin(Stdio::from(lifeline))
-            .stdout(Stdio::from(out))
-            .stderr(Stdio::from(err));
+        let mut env = Vec::new();
         for (k, v) in &svc.env {
             let v = crate::manifest::env::resolve_from_process(v).map_err(|source| {
                 StackError::ServiceEnv {
@@ -106,27 +73,31 @@ impl LocalStack {
                     source,
                 }
             })?;
-            cmd.env(k, v);
+            env.push((k.into(), v.into()));
         }
         // Marks the service's processes as this run's, for `soy down` (see `stop_recorded`).
-        let tag = run_tag(run);
-        if let Some((k, v)) = tag.split_once('=') {
-            cmd.env(k, v);
+        if let Some((k, v)) = run_tag(run).split_once('=') {
+            env.push((k.into(), v.into()));
         }
-        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-        let child = cmd.spawn().map_err(|source| StackError::Spawn {
+        let log = logs.join(format!("{}.log", svc.name));
+        let spawn = Spawn {
+            args: svc.args.iter().map(Into::into).collect(),
+            env,
+            workdir: svc
+                .workdir
+                .as_ref()
+                .map_or_else(|| manifest_dir.to_path_buf(), |w| manifest_dir.join(w)),
+            log: log.clone(),
+            program,
+        };
+        let process = Supervised::start(&spawn).map_err(|source| StackError::Spawn {
             service: svc.name.clone(),
-            command: format!("{} {}", program.display(), svc.args.join(" ")),
             source,
         })?;
-        let started = procfs::start_time(child.id() as i32).unwrap_or_default();
         self.services.push(Running {
             name: svc.name.clone(),
-            child,
+            process,
             log,
-            started,
-            lifeline: Some(writer),
-            reaped: false,
         });
         Ok(())
     }
@@ -134,8 +105,7 @@ impl LocalStack {
     /// The first service that has exited, with its status and last log lines.
     pub fn exited(&mut self) -> Option<String> {
         for s in &mut self.services {
-            if let Ok(Some(status)) = s.child.try_wait() {
-                s.reaped = true;
+            if let Some(status) = s.process.exited() {
                 return Some(format!(
                     "service `{}` exited ({}); last output:\n{}",
                     s.name,
@@ -151,24 +121,12 @@ impl LocalStack {
     /// A group whose supervisor was already waited for is not signalled: its supervisor
     /// emptied it before exiting, and its id may belong to someone else by now.
     pub fn stop(&mut self) {
-        for s in self.services.iter().filter(|s| !s.reaped) {
-            let _ = killpg(Pid::from_raw(s.child.id() as i32), Signal::SIGTERM);
+        for s in &self.services {
+            s.process.terminate();
         }
         let deadline = Instant::now() + GRACE;
-        for s in self.services.iter_mut().filter(|s| !s.reaped) {
-            loop {
-                match s.child.try_wait() {
-                    Ok(Some(_)) | Err(_) => break,
-                    Ok(None) if Instant::now() >= deadline => {
-                        // The whole group, supervisor and leftovers included.
-                        let _ = killpg(Pid::from_raw(s.child.id() as i32), Signal::SIGKILL);
-                        let _ = s.child.wait();
-                        break;
-                    }
-                    Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-                }
-            }
-            s.reaped = true;
+        for s in &mut self.services {
+            s.process.finish_by(deadline);
         }
         self.services.clear();
     }
@@ -176,19 +134,16 @@ impl LocalStack {
     /// Leaves the services running after soy ends (`teardown: never`): tells each
     /// supervisor so, and forgets them.
     pub fn detach(mut self) {
-        for s in &mut self.services {
-            if let Some(mut w) = s.lifeline.take() {
-                let _ = w.write_all(&[supervise::DETACH]);
-            }
+        for s in std::mem::take(&mut self.services) {
+            s.process.detach();
         }
-        self.services.clear();
     }
 
     /// Process-group ids, for /proc sampling.
     pub fn groups(&self) -> Vec<(String, i32)> {
         self.services
             .iter()
-            .map(|s| (s.name.clone(), s.child.id() as i32))
+            .map(|s| (s.name.clone(), s.process.pgid()))
             .collect()
     }
 }
@@ -243,29 +198,6 @@ pub fn stop_recorded(pgid: i32, started: u64, run: &str) -> bool {
         let _ = nix::sys::signal::kill(Pid::from_raw(p), Signal::SIGKILL);
     }
     true
-}
-
-/// `program` as it will be run: a path as given, or the first executable of that name on
-/// `PATH`, so a missing program is reported before anything is started.
-fn find_program(program: &Path) -> Result<PathBuf, String> {
-    use std::os::unix::fs::PermissionsExt;
-    let runnable = |p: &Path| {
-        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    };
-    if program.components().count() > 1 || program.is_absolute() {
-        return if runnable(program) {
-            Ok(program.to_path_buf())
-        } else if program.exists() {
-            Err(format!("{} is not an executable file", program.display()))
-        } else {
-            Err(format!("{}: no such file", program.display()))
-        };
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|d| d.join(program))
-        .find(|p| runnable(p))
-        .ok_or_else(|| format!("{}: not found on PATH", program.display()))
 }
 
 /// An exit status as people read it: the supervisor reports a service killed by signal N

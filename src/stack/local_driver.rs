@@ -10,11 +10,12 @@ use tokio::sync::watch;
 use super::StackError;
 use super::driver::{Background, Process, StackDriver, Watched, Watcher};
 use super::local::LocalStack;
-use super::{procfs, ready};
+use super::ready;
 use crate::analysis::series::Event;
 use crate::load::Exposition;
 use crate::manifest::model::{Action, LocalService};
 use crate::metrics::cadvisor;
+use crate::process::procfs;
 
 pub struct Local {
     stack: String,
