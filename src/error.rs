@@ -31,6 +31,12 @@ pub enum Error {
     /// `soy load`'s generator failed.
     #[error(transparent)]
     Engine(#[from] crate::load::EngineError),
+    /// Locust cannot run the locustfile (checked before anything runs).
+    #[error(transparent)]
+    LocustCheck(#[from] crate::load::locust::check::CheckError),
+    /// The Locust driver failed.
+    #[error(transparent)]
+    Locust(#[from] crate::load::locust::DriverError),
     /// A demo service failed.
     #[error(transparent)]
     Demo(#[from] crate::demo::DemoError),
@@ -49,11 +55,16 @@ impl Error {
         match self {
             Error::Load(LoadError::Invalid(_)) | Error::SomeInvalid(..) => exit::INVALID,
             Error::Load(LoadError::Io { .. }) => exit::INVALID,
-            Error::Plan(_) | Error::Usage(_) | Error::Bundle(_) | Error::Setup(_) => exit::INVALID,
+            Error::Plan(_)
+            | Error::Usage(_)
+            | Error::Bundle(_)
+            | Error::Setup(_)
+            | Error::LocustCheck(_) => exit::INVALID,
             Error::Tokio(_)
             | Error::Write(_)
             | Error::Stack(_)
             | Error::Engine(_)
+            | Error::Locust(_)
             | Error::Demo(_)
             | Error::Json(_)
             | Error::Output(_) => exit::RUNTIME,

@@ -140,7 +140,20 @@ pub enum Output {
 #[derive(Debug, clap::Args)]
 pub struct LoadArgs {
     /// A manifest whose `load:` section to run; without it, `GET --host` is sent.
+    #[arg(conflicts_with = "locustfile")]
     pub file: Option<PathBuf>,
+    /// Run this locustfile with Locust instead (Locust's `-f`; a comma-separated list works).
+    #[arg(long, short = 'f')]
+    pub locustfile: Option<String>,
+    /// With -f: a file with a `LoadTestShape` class (the seed wrapper's `--loadshape-file`).
+    #[arg(long, requires = "locustfile")]
+    pub loadshape_file: Option<PathBuf>,
+    /// With -f: Locust processes (Locust's `--processes`).
+    #[arg(long, requires = "locustfile")]
+    pub processes: Option<u32>,
+    /// With -f: how to start Locust (default `locust` on PATH).
+    #[arg(long, requires = "locustfile", default_value = "locust")]
+    pub locust_command: PathBuf,
     /// Base URL (Locust `--host`); required without FILE.
     #[arg(long, short = 'H')]
     pub host: Option<String>,

@@ -7,6 +7,7 @@ use crate::error::Error;
 use crate::exit;
 use crate::load::engine;
 use crate::load::live::Live;
+use crate::load::locust::{Layout, LocustDriver, LocustRun};
 use crate::load::locust_csv;
 use crate::load::results::Results;
 use crate::load::setup::{Overrides, configure};
@@ -14,6 +15,28 @@ use crate::manifest::{self, template};
 use crate::run::dir::write_atomic;
 
 pub fn run(args: &LoadArgs) -> Result<u8, Error> {
+    if let Some(files) = &args.locustfile {
+        return locust(args, files);
+    }
+    if let Some(f) = &args.file {
+        let m = manifest::load(f)?;
+        if m.experiment.load.driver == crate::manifest::model::Driver::Locust {
+            let (_, plan) = crate::plan::load(f)?;
+            let Some(lp) = &plan.load.locust else {
+                return Err(Error::Usage("the plan holds no Locust settings".into()));
+            };
+            let l = &m.experiment.load;
+            let mut run = lp.run(&plan.load, l, &m.dir);
+            run.processes = args.processes.or(run.processes);
+            run.host = args.host.clone().or(run.host);
+            run.users = args.users.or(run.users);
+            run.spawn_rate = args.spawn_rate.unwrap_or(run.spawn_rate);
+            run.run_time = args.run_time.or(run.run_time);
+            run.metrics_port = args.metrics_port.or(run.metrics_port);
+            let csv = args.csv.clone().or(l.csv.as_ref().map(PathBuf::from));
+            return run_locust(args, run, lp.version.clone(), csv);
+        }
+    }
     let overrides = Overrides {
         host: args.host.clone(),
         users: args.users,
@@ -71,6 +94,90 @@ pub fn run(args: &LoadArgs) -> Result<u8, Error> {
         args.csv.clone().or(csv).as_deref(),
         args.json.as_deref(),
     )?;
+    super::out(&results.summary())?;
+    let verdict = verdict(&results, args.exit_code_on_error);
+    if let Some(why) = &verdict.1 {
+        eprintln!("soy: {why}");
+    }
+    Ok(verdict.0)
+}
+
+/// `soy load -f FILE`: the seed wrapper's command line, run by Locust under soy.
+fn locust(args: &LoadArgs, files: &str) -> Result<u8, Error> {
+    let dir =
+        std::env::current_dir().map_err(|e| Error::Usage(format!("no working directory: {e}")))?;
+    let mut paths: Vec<PathBuf> = crate::manifest::semantic::locust::files(files)
+        .iter()
+        .map(|f| dir.join(f))
+        .collect();
+    paths.extend(args.loadshape_file.iter().map(|f| dir.join(f)));
+    for p in &paths {
+        if !p.exists() {
+            return Err(Error::Usage(format!("{} does not exist", p.display())));
+        }
+    }
+    let command = crate::process::find_program(&args.locust_command).map_err(|why| {
+        Error::Usage(format!(
+            "Locust is not installed: {why}; install it with `{}`",
+            crate::load::locust::check::INSTALL
+        ))
+    })?;
+    let hook = std::env::temp_dir().join(format!("soy-locust-check-{}.py", std::process::id()));
+    std::fs::write(&hook, crate::load::locust::command::HOOK)
+        .map_err(|e| Error::Usage(format!("cannot write {}: {e}", hook.display())))?;
+    let mut asked = paths.clone();
+    asked.push(hook.clone());
+    let found = crate::load::locust::check::inspect(&command, &asked);
+    let _ = std::fs::remove_file(&hook);
+    let found = found?;
+    let run = LocustRun {
+        command,
+        files: paths,
+        user_classes: Vec::new(),
+        processes: args.processes,
+        options: Vec::new(),
+        host: args.host.clone(),
+        users: args.users,
+        spawn_rate: args.spawn_rate.unwrap_or(1.0),
+        run_time: args.run_time,
+        segments: Vec::new(),
+        shaped: args.loadshape_file.is_some(),
+        warmup: std::time::Duration::ZERO,
+        metrics_port: args.metrics_port,
+        workdir: dir,
+    };
+    run_locust(args, run, found.version, args.csv.clone())
+}
+
+/// Runs Locust with soy's live view; writes `--json` results (Locust writes the CSV files).
+fn run_locust(
+    args: &LoadArgs,
+    run: LocustRun,
+    version: String,
+    csv: Option<PathBuf>,
+) -> Result<u8, Error> {
+    let work = std::env::temp_dir().join(format!("soy-locust-{}", std::process::id()));
+    let csv = csv.map(|c| std::path::absolute(&c).unwrap_or(c));
+    let layout = Layout {
+        csv: csv.unwrap_or_else(|| work.join("locust")),
+        log: work.join("locust.log"),
+        work: work.clone(),
+        run: None,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Tokio)?;
+    let driver = LocustDriver::new(run, layout.clone(), version);
+    let results = rt.block_on(crate::load::driver::LoadDriver::run(driver, async {
+        let _ = tokio::signal::ctrl_c().await;
+    }));
+    let results = results?;
+    if let Some(path) = &args.json {
+        let text = serde_json::to_vec_pretty(&results).map_err(Error::Json)?;
+        write_atomic(path, &text)?;
+    }
+    let _ = std::fs::remove_dir_all(&work);
     super::out(&results.summary())?;
     let verdict = verdict(&results, args.exit_code_on_error);
     if let Some(why) = &verdict.1 {

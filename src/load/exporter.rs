@@ -44,37 +44,64 @@ pub async fn serve(listener: TcpListener, text: Vec<Exposition>) {
     }
 }
 
-/// A counter family: name, help and the field it counts.
-type Counter = (&'static str, &'static str, fn(&Entry) -> u64);
-
-/// The labels of a request name's series.
-fn label((m, n): &(String, String)) -> [(&'static str, &str); 2] {
-    [("method", m.as_str()), ("name", n.as_str())]
+/// A request name's cumulative counts, whatever generator counted them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Counts {
+    pub method: String,
+    pub name: String,
+    pub requests: u64,
+    pub failures: u64,
+    pub bytes: u64,
 }
+
+/// A counter family: name, help and the field it counts.
+type Counter = (&'static str, &'static str, fn(&Counts) -> u64);
 
 /// Renders cumulative counters from `all` and gauges from the latest second.
 pub fn render(names: &[(String, String)], all: &Block, last: &SecondRow) -> String {
+    let counts: Vec<Counts> = names
+        .iter()
+        .zip(&all.entries)
+        .map(|((method, name), e): (&(String, String), &Entry)| Counts {
+            method: method.clone(),
+            name: name.clone(),
+            requests: e.count,
+            failures: e.failures,
+            bytes: e.bytes,
+        })
+        .collect();
+    let total = all.total();
+    render_counts(&counts, total.sum_us as f64 / 1e6, total.count, last)
+}
+
+/// The `soy_*` families from per-name counts, the latency sum and count in total, and the
+/// latest second's row (quantiles, users, target): the same text for every load driver.
+pub fn render_counts(names: &[Counts], sum_s: f64, count: u64, last: &SecondRow) -> String {
     let mut w = Writer::new();
     let counters: [Counter; 3] = [
         (
             "soy_requests_total",
             "Requests completed by soy's load generator.",
-            |e| e.count,
+            |c| c.requests,
         ),
-        ("soy_request_failures_total", "Failed requests.", |e| {
-            e.failures
+        ("soy_request_failures_total", "Failed requests.", |c| {
+            c.failures
         }),
         (
             "soy_response_bytes_total",
             "Response body bytes received.",
-            |e| e.bytes,
+            |c| c.bytes,
         ),
     ];
     for (name, help, value) in counters {
         w.help(name, help);
         w.kind(name, "counter");
-        for (mn, e) in names.iter().zip(&all.entries) {
-            w.sample(name, label(mn), value(e) as f64);
+        for c in names {
+            w.sample(
+                name,
+                [("method", c.method.as_str()), ("name", c.name.as_str())],
+                value(c) as f64,
+            );
         }
     }
     let latency = "soy_request_duration_seconds";
@@ -88,13 +115,8 @@ pub fn render(names: &[(String, String)], all: &Block, last: &SecondRow) -> Stri
     ] {
         w.sample(latency, [("quantile", q)], v / 1000.0);
     }
-    let total = all.total();
-    w.sample(
-        "soy_request_duration_seconds_sum",
-        [],
-        total.sum_us as f64 / 1e6,
-    );
-    w.sample("soy_request_duration_seconds_count", [], total.count as f64);
+    w.sample("soy_request_duration_seconds_sum", [], sum_s);
+    w.sample("soy_request_duration_seconds_count", [], count as f64);
     w.help(
         "soy_active",
         "Virtual users alive (closed model) or iterations in flight (open).",

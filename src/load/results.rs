@@ -134,6 +134,45 @@ pub struct Results {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub open: Option<OpenStats>,
     pub series: Vec<SecondRow>,
+    /// The load driver that produced these results: `soy` or `locust`.
+    #[serde(default = "soy_driver")]
+    pub driver: String,
+    /// What only a Locust run has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locust: Option<LocustInfo>,
+}
+
+fn soy_driver() -> String {
+    "soy".into()
+}
+
+/// A Locust run's own facts.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct LocustInfo {
+    pub version: String,
+    /// Locust's exit code (1 when a request failed, as Locust exits by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// Whether the statistics are Locust's final ones (false: its last per-second report,
+    /// when Locust ended without writing them).
+    pub final_stats: bool,
+    /// Exceptions raised in user code, as Locust groups them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exceptions: Vec<crate::load::locust::stats::LocustException>,
+    /// Workers (`--processes`, distributed): the most connected at once, and each one's most
+    /// users and last state (`gone` once the master stopped listing it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub workers: Vec<WorkerInfo>,
+    #[serde(default)]
+    pub most_workers: usize,
+}
+
+/// One Locust worker as the master saw it.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct WorkerInfo {
+    pub id: String,
+    pub most_users: u64,
+    pub last_state: String,
 }
 
 impl Results {
@@ -213,6 +252,8 @@ impl Results {
             failures,
             open,
             series,
+            driver: soy_driver(),
+            locust: None,
         }
     }
 

@@ -183,7 +183,7 @@ impl Block {
 }
 
 /// One second of the run, as charted and written to `_stats_history.csv`.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq)]
 pub struct SecondRow {
     pub second: u64,
     /// Target users (closed) or arrival rate (open) at the start of the second.

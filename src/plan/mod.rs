@@ -1,7 +1,9 @@
 //! The resolved experiment: what `soy apply` will do, in order, with every template rendered.
 //! `soy plan` prints it; the run pipeline executes it. Secrets stay as `${env:NAME}`.
 
+mod check_locust;
 mod check_metrics;
+pub use check_locust::LocustPlan;
 pub mod exec;
 mod render;
 pub mod stack;
@@ -12,7 +14,7 @@ use crate::load::shape::{self, Segment, ShapeInput};
 use crate::manifest::Manifest;
 use crate::manifest::diagnostic::Diagnostics;
 use crate::manifest::duration::Duration;
-use crate::manifest::model::{Experiment, Format, Generator, MetricsSource, Slo, Workload};
+use crate::manifest::model::{Experiment, Format, MetricsSource, Slo, Workload};
 use crate::manifest::template;
 use crate::metrics::query::{QueryContext, ResolvedQuery, expand};
 use crate::stack::StackInfo;
@@ -87,6 +89,9 @@ pub struct LoadPlan {
     /// A trace shape's points, read once by the plan (not printed).
     #[serde(skip)]
     pub trace: Option<shape::TracePoints>,
+    /// `driver: locust`: the program, its version and the files, resolved and checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locust: Option<LocustPlan>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -195,6 +200,7 @@ fn build_with(
         });
     check_metrics::check(&mut c, &m.experiment, facts.as_ref());
     let trace = read_trace(m, &mut c);
+    let locust = check_locust::check(&mut c, &m.experiment);
     let manifest = (!c.out.is_empty()).then(|| {
         Box::new(Diagnostics {
             file: m.path.display().to_string(),
@@ -218,7 +224,7 @@ fn build_with(
             });
         }
     };
-    assemble(m, info, swarm, trace)
+    assemble(m, info, swarm, trace, locust)
 }
 
 /// The trace of a `kind: trace` shape, read once (a problem is positioned at its `file`).
@@ -255,6 +261,7 @@ fn assemble(
     info: StackInfo,
     swarm: Option<SwarmPlan>,
     trace: Option<shape::TracePoints>,
+    locust: Option<LocustPlan>,
 ) -> Result<Plan, PlanError> {
     let file = m.path.display().to_string();
     let exp = &m.experiment;
@@ -328,9 +335,9 @@ fn assemble(
             swarm,
         },
         load: LoadPlan {
-            generator: match &l.generator {
-                Generator::Soy => "soy".into(),
-                Generator::Locust(g) => format!("locust ({})", g.locustfile),
+            generator: match &locust {
+                Some(p) => format!("locust {}", p.version),
+                None => "soy".into(),
             },
             model: l.model,
             host,
@@ -348,6 +355,7 @@ fn assemble(
                 .collect(),
             tasks: tasks(exp),
             trace: trace.clone(),
+            locust,
         },
         metrics: MetricsPlan {
             source: match &exp.metrics.source {

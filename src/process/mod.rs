@@ -8,3 +8,15 @@ pub mod supervise;
 mod supervised;
 
 pub use supervised::{NotRunnable, Spawn, SpawnError, Supervised, find_program};
+
+/// The environment entry that marks every process of a run's local services.
+pub fn run_tag(run: &str) -> String {
+    format!("SOY_RUN={run}")
+}
+
+/// The last `n` lines of a log file.
+pub fn tail(path: &std::path::Path, n: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}

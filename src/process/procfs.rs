@@ -73,6 +73,24 @@ pub fn group_members(pgid: i32) -> Vec<i32> {
         .collect()
 }
 
+/// Processes (not zombies) whose parent is `pid`.
+pub fn children(pid: i32) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| {
+            let child: i32 = e.file_name().to_string_lossy().parse().ok()?;
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            let rest = &stat[stat.rfind(')')? + 2..];
+            let mut f = rest.split_whitespace();
+            let state = f.next()?;
+            let ppid: i32 = f.next()?.parse().ok()?;
+            (ppid == pid && state != "Z" && state != "X").then_some(child)
+        })
+        .collect()
+}
+
 /// Sums usage per process group over every process in /proc.
 pub fn sample(groups: &[i32]) -> Vec<Usage> {
     sample_groups(groups, false)

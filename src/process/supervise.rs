@@ -9,8 +9,8 @@
 //! supervisor exits with the service's status, so a group soy has reaped is empty and soy
 //! never needs to signal it again (its id may by then belong to someone else).
 //!
-//! It ignores nothing: SIGTERM, SIGINT, SIGHUP and SIGQUIT are blocked in the supervisor only
-//! (the service starts with an empty signal mask, as Rust's `Command` resets it), so a stop
+//! It ignores nothing: SIGTERM, SIGINT, SIGHUP and SIGQUIT are blocked in the supervisor only,
+//! once the service has started (a child inherits its parent's blocked signals), so a stop
 //! signal sent to the group reaches the service and the supervisor waits for it to finish.
 
 use std::ffi::OsString;
@@ -40,8 +40,9 @@ pub fn run(program: &OsString, args: &[OsString]) -> u8 {
     ] {
         stop.add(s);
     }
-    // Blocked before any thread starts, so every thread of the supervisor has it blocked.
-    let _ = stop.thread_block();
+    // The service is started first: a child inherits its parent's blocked signals (Rust's
+    // `Command` does not reset the mask), and a service with SIGTERM blocked would never
+    // see the stop it is sent.
     let mut child = match Command::new(program)
         .args(args)
         .stdin(Stdio::null())
@@ -56,6 +57,10 @@ pub fn run(program: &OsString, args: &[OsString]) -> u8 {
             return 127;
         }
     };
+    // Then blocked here, before any other thread starts, so every thread of the supervisor
+    // has them blocked. (A stop signal in the instant between kills only the supervisor;
+    // soy still stops the group by its id.)
+    let _ = stop.thread_block();
     let orphaned = Arc::new(AtomicBool::new(false));
     {
         let orphaned = orphaned.clone();

@@ -123,6 +123,27 @@ impl Supervised {
         }
     }
 
+    /// Sends `sig` to the supervised program alone (the supervisor's child), not to the
+    /// processes it started: a program that stops its own children gracefully (Locust with
+    /// `--processes`) is asked once.
+    pub fn signal_program(&self, sig: Signal) {
+        if self.reaped {
+            return;
+        }
+        for pid in procfs::children(self.pgid()) {
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), sig);
+        }
+    }
+
+    /// SIGKILL to the whole group, and the supervisor waited for.
+    pub fn kill(&mut self) {
+        if !self.reaped {
+            let _ = killpg(Pid::from_raw(self.pgid()), Signal::SIGKILL);
+            let _ = self.child.wait();
+            self.reaped = true;
+        }
+    }
+
     /// Sends SIGTERM to the group (unless it has exited already).
     pub fn terminate(&self) {
         self.signal(Signal::SIGTERM);

@@ -85,6 +85,19 @@ pub struct LoadSummary {
     pub p99_ms: f64,
     pub max_ms: f64,
     pub per_request: Vec<RequestSummary>,
+    /// The load driver: `soy` or `locust`.
+    #[serde(default = "soy_driver")]
+    pub driver: String,
+    /// What to know when reading these numbers (how Locust rounds its response times).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Exceptions raised in the locustfile's user code, as Locust counts them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exceptions: Option<u64>,
+}
+
+fn soy_driver() -> String {
+    "soy".into()
 }
 
 /// One request name's numbers.
@@ -149,6 +162,21 @@ impl LoadSummary {
                     rps: n.rps,
                 })
                 .collect(),
+            driver: r.driver.clone(),
+            note: r.locust.as_ref().map(|l| {
+                let mut note = format!(
+                    "Locust {} ran the load; it rounds each response time to two significant digits (whole milliseconds below 100 ms), so these percentiles are Locust's and rounded as it rounds them.",
+                    l.version
+                );
+                if !l.final_stats {
+                    note.push_str(" Locust ended without writing its final statistics: these are its last per-second report.");
+                }
+                note
+            }),
+            exceptions: r
+                .locust
+                .as_ref()
+                .map(|l| l.exceptions.iter().map(|e| e.count).sum()),
         }
     }
 }

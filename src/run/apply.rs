@@ -144,8 +144,13 @@ async fn lifecycle(mut run: Run<'_>, mut stack: impl StackDriver) -> Outcome {
     ready(&mut run, &mut stack).await;
     super::metrics_phase::check(&mut run, true).await;
     checkpoint(&run);
-    let engine = load_driver(&mut run);
-    let collected = super::load_phase::run(&mut run, &stack, engine).await;
+    let collected = match locust_driver(&run) {
+        Some(locust) => super::load_phase::run(&mut run, &stack, locust).await,
+        None => {
+            let engine = load_driver(&mut run);
+            super::load_phase::run(&mut run, &stack, engine).await
+        }
+    };
     cooldown(&mut run).await;
     checkpoint(&run);
     super::metrics_phase::collect(&mut run, collected).await;
@@ -209,6 +214,18 @@ fn load_driver(run: &mut Run<'_>) -> Result<SoyEngine, crate::load::SetupError> 
         run.plan.load.trace.as_ref(),
     )
     .map(SoyEngine::new)
+}
+
+/// Locust for `driver: locust`, as the plan resolved it.
+fn locust_driver(
+    run: &Run<'_>,
+) -> Option<Result<crate::load::locust::LocustDriver, std::convert::Infallible>> {
+    use crate::load::locust::{Layout, LocustDriver};
+    let lp = run.plan.load.locust.as_ref()?;
+    let l = &run.plan.exec.experiment.load;
+    let locust = lp.run(&run.plan.load, l, &run.plan.exec.dir);
+    let layout = Layout::in_run(&run.dir.path, l.csv.as_deref());
+    Some(Ok(LocustDriver::new(locust, layout, lp.version.clone())))
 }
 
 async fn cooldown(run: &mut Run<'_>) {

@@ -91,7 +91,16 @@ fn write_files(run: &Run<'_>, summary: &Summary, record: &RunRecord) -> Vec<Stri
     let mut written = Vec::new();
     if let Some(r) = &run.results {
         written.push(d.write_json(files::RESULTS, r));
-        if let Some(prefix) = &run.plan.exec.experiment.load.csv {
+        // Locust writes its own CSV files; soy writes them for its own generator.
+        if let Some(prefix) = run
+            .plan
+            .exec
+            .experiment
+            .load
+            .csv
+            .as_ref()
+            .filter(|_| r.locust.is_none())
+        {
             for (suffix, body) in crate::load::locust_csv::files(r) {
                 written.push(d.write(&format!("{prefix}{suffix}"), body.as_bytes()));
             }

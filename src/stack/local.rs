@@ -12,7 +12,7 @@ use nix::unistd::Pid;
 
 use super::StackError;
 use crate::manifest::model::LocalService;
-use crate::process::{Spawn, Supervised, find_program, procfs};
+use crate::process::{Spawn, Supervised, find_program, procfs, run_tag, tail};
 
 /// Time between SIGTERM and SIGKILL.
 pub const GRACE: Duration = Duration::from_secs(3);
@@ -154,11 +154,6 @@ impl Drop for LocalStack {
     }
 }
 
-/// The environment entry that marks every process of a run's local services.
-pub fn run_tag(run: &str) -> String {
-    format!("SOY_RUN={run}")
-}
-
 /// Stops what is left of a process group soy started in run `run`; returns whether anything
 /// was running. The group is soy's while its leader is the very supervisor recorded then;
 /// once the leader is gone, only processes that carry the run's tag in their environment
@@ -211,11 +206,4 @@ fn describe_exit(status: std::process::ExitStatus) -> String {
         }
         _ => status.to_string(),
     }
-}
-
-/// The last `n` lines of a log file.
-pub fn tail(path: &Path, n: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
 }

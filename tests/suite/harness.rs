@@ -183,6 +183,30 @@ macro_rules! requires {
         $crate::harness::require("chromium", "apt-get install chromium");
         $crate::harness::require_venv("websocket")
     }};
+    (locust) => {
+        assert!(
+            $crate::harness::root().join("target/venv/bin/locust").is_file(),
+            "this test needs Locust in target/venv: target/venv/bin/python -m pip install locust==2.47.0 (scripts/test-all does it)"
+        )
+    };
+}
+
+/// `PATH` with the tests' virtual environment first (where Locust is).
+pub fn venv_path() -> std::ffi::OsString {
+    let mut dirs = vec![root().join("target/venv/bin")];
+    dirs.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    std::env::join_paths(dirs).expect("PATH")
+}
+
+/// Starts soy with `PATH` set to `path`.
+pub fn spawn_path(args: &[&str], path: &std::ffi::OsStr) -> Child {
+    spawn_with(
+        Command::new(env!("CARGO_BIN_EXE_soy"))
+            .args(args)
+            .env("PATH", path),
+    )
 }
 
 pub fn require(program: &str, install: &str) {

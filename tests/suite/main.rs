@@ -11,6 +11,7 @@ mod embedded;
 mod examples;
 mod invalid_manifests;
 mod loadgen;
+mod locust;
 mod prometheus;
 mod schema_drift;
 mod server;

@@ -78,9 +78,13 @@ pub struct Load {
     /// Seed for random choices (task picks, think times, `random()`), for repeatable runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
-    /// Which program generates the load. Defaults to soy's own generator.
+    /// Which program generates the load: `soy` (the default, soy's own generator driven by
+    /// `tasks` and `shape`) or `locust` (an existing locustfile, see `locust`).
     #[serde(default)]
-    pub generator: Generator,
+    pub driver: Driver,
+    /// Settings of the Locust driver (`driver: locust`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locust: Option<LocustSettings>,
 }
 
 fn default_spawn_rate() -> f64 {
@@ -128,26 +132,46 @@ pub struct ThinkTime {
 }
 
 /// The program that generates load.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Generator {
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Driver {
     /// soy's built-in generator, driven by `tasks` and `shape`.
     #[default]
     Soy,
-    /// An existing Locust file, run with soy's users, spawn rate, run time and host.
-    Locust(LocustGenerator),
+    /// Locust running a locustfile, with `load:`'s host, users, spawn rate and run time.
+    Locust,
 }
 
-/// Settings for running Locust instead of soy's generator.
+/// How soy runs Locust (`driver: locust`). `host`, `users`, `spawn_rate`, `run_time`,
+/// `warmup` and `cooldown` come from `load:`; soy's `shape:` kinds reach Locust through a
+/// `LoadTestShape` soy writes.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct LocustGenerator {
-    /// The locustfile (Locust `--locustfile`), relative to the manifest.
-    pub locustfile: String,
-    /// A Python file with a `LoadTestShape` class, relative to the manifest.
+pub struct LocustSettings {
+    /// The locustfile (Locust `-f`), relative to the manifest; Locust's comma-separated list
+    /// of files works too.
+    pub file: String,
+    /// A Python file with a `LoadTestShape` class (Locust's `--loadshape-file` of the seed's
+    /// wrapper), relative to the manifest. Not together with `shape:`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shape_file: Option<String>,
-    /// Extra command-line arguments passed to Locust as they are.
+    /// Which `User` classes to run (Locust's positional user classes); all by default.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub args: Vec<String>,
+    pub user_classes: Vec<String>,
+    /// Locust processes on this machine (Locust `--processes`): one master and this many
+    /// workers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub processes: Option<u32>,
+    /// Further Locust flags, passed as they are (checked against the flags Locust knows; the
+    /// ones soy sets itself are refused).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+    /// How to start Locust: a program on `PATH` or a path relative to the manifest.
+    #[serde(default = "default_locust_command")]
+    pub command: String,
+}
+
+fn default_locust_command() -> String {
+    "locust".into()
 }

@@ -15,7 +15,7 @@ mod stack;
 
 pub use action::{Action, Restart, Scale};
 pub use experiment::{API_VERSION, Experiment, Kind, Metadata, VarValue};
-pub use load::{Generator, Load, LocustGenerator, ThinkTime, TlsSettings, Workload};
+pub use load::{Driver, Load, LocustSettings, ThinkTime, TlsSettings, Workload};
 pub use metrics::{
     BasicAuth, EmbeddedSource, ForEach, MetricsConfig, MetricsSource, PrometheusSource, Query,
 };

@@ -3,9 +3,7 @@
 
 use super::{Checker, first_duplicate};
 use crate::manifest::duration::Duration;
-use crate::manifest::model::{
-    Experiment, Extractor, Generator, Load, Request, Shape, Step, Workload,
-};
+use crate::manifest::model::{Driver, Experiment, Extractor, Load, Request, Shape, Step, Workload};
 use crate::manifest::pointer::Pointer;
 use crate::manifest::template::{REQUEST_FUNCTIONS, REQUEST_NAMES};
 
@@ -46,25 +44,14 @@ pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment) {
     if let Some(ca) = &l.tls.ca_file {
         c.file(&base.key("tls").key("ca_file"), ca, "CA file");
     }
-    if let Generator::Locust(g) = &l.generator {
-        let p = base.key("generator");
-        c.file(&p.key("locustfile"), &g.locustfile, "locustfile");
-        if let Some(f) = &g.shape_file {
-            c.file(&p.key("shape_file"), f, "load shape file");
-        }
-        if !l.tasks.is_empty() {
-            c.key(
-                &base.key("tasks"),
-                "`tasks` are not used with `generator.kind: locust`",
-            )
-            .help = Some("the locustfile defines the tasks; remove `tasks`".into());
-        }
-    }
+    super::locust::check(c, &base, l);
     scenario(c, &base, exp);
 }
 
 fn model(c: &mut Checker<'_>, base: &Pointer, l: &Load) {
-    let shape_has_targets = !matches!(&l.shape, Shape::Constant(k) if k.target.is_none());
+    // A Locust `LoadTestShape` file says the users itself.
+    let shape_has_targets =
+        shape_file(l) || !matches!(&l.shape, Shape::Constant(k) if k.target.is_none());
     match l.model {
         Workload::Closed => {
             if l.users.is_none() && !shape_has_targets {
@@ -104,6 +91,11 @@ fn model(c: &mut Checker<'_>, base: &Pointer, l: &Load) {
     }
 }
 
+/// A Locust `LoadTestShape` file gives the load its users and its length.
+fn shape_file(l: &Load) -> bool {
+    l.driver == Driver::Locust && l.locust.as_ref().is_some_and(|s| s.shape_file.is_some())
+}
+
 fn shape(c: &mut Checker<'_>, base: &Pointer, l: &Load) {
     let sp = base.key("shape");
     let run_time = l.run_time;
@@ -111,7 +103,7 @@ fn shape(c: &mut Checker<'_>, base: &Pointer, l: &Load) {
         if rt.is_zero() {
             c.value(&base.key("run_time"), "run_time must be longer than 0s");
         }
-    } else if !matches!(l.shape, Shape::Stages(_) | Shape::Trace(_)) {
+    } else if !matches!(l.shape, Shape::Stages(_) | Shape::Trace(_)) && !shape_file(l) {
         c.key(base, "missing `run_time`: how long the load runs")
             .help = Some(format!(
             "shape `{}` has no length of its own; add e.g. `run_time: 5m`",

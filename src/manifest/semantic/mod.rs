@@ -5,6 +5,7 @@
 //! so every problem is found and shown at once.
 
 mod load;
+pub mod locust;
 mod slos;
 mod stack;
 

@@ -43,7 +43,9 @@ pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment) {
                 if slo.per == SloScope::Series {
                     c.key(&p.key("per"), "`per: series` applies to query SLOs");
                 }
-                if let Some(r) = &slo.request {
+                // A locustfile names its requests itself: soy cannot know them beforehand.
+                let locust = exp.load.driver == crate::manifest::model::Driver::Locust;
+                if let Some(r) = slo.request.as_ref().filter(|_| !locust) {
                     if !requests.iter().any(|n| n == r) {
                         let d = c.value(&p.key("request"), format!("no request is named `{r}`"));
                         d.help = Some(match did_you_mean(r, requests.iter().map(String::as_str)) {

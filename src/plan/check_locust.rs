@@ -1,0 +1,166 @@
+//! `driver: locust` at the plan stage: the program is found, Locust (with soy's hook beside
+//! the user's files) loads the locustfile, every `user_classes` entry is a class it defines
+//! and every option a flag it knows. Locust's own message, with the file and line it names,
+//! becomes a diagnostic at `load.locust.file`.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::load::locust::check::{self, CheckError, INSTALL};
+use crate::load::locust::command::HOOK;
+use crate::manifest::diagnostic::did_you_mean;
+use crate::manifest::model::{Driver, Experiment};
+use crate::manifest::pointer::Pointer;
+use crate::manifest::semantic::Checker;
+use crate::manifest::semantic::locust::files;
+use crate::process::find_program;
+
+/// What the plan resolved of `locust:`.
+#[derive(Debug, Clone, Serialize)]
+pub struct LocustPlan {
+    /// The program, resolved.
+    pub command: PathBuf,
+    pub version: String,
+    /// The locustfiles, then the shape file, absolute.
+    pub files: Vec<PathBuf>,
+    pub user_classes: Vec<String>,
+    /// The `User` classes the files define.
+    pub classes: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub processes: Option<u32>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+    /// Whether soy writes a `LoadTestShape` for the manifest's `shape:`.
+    pub generated_shape: bool,
+}
+
+impl LocustPlan {
+    /// The Locust run this plan describes, for `load` as the plan resolved it.
+    pub fn run(
+        &self,
+        load: &super::LoadPlan,
+        l: &crate::manifest::model::Load,
+        workdir: &std::path::Path,
+    ) -> crate::load::locust::LocustRun {
+        let run_time = load.run_time.0;
+        crate::load::locust::LocustRun {
+            command: self.command.clone(),
+            files: self.files.clone(),
+            user_classes: self.user_classes.clone(),
+            processes: self.processes,
+            options: self.options.clone(),
+            host: load.host.clone(),
+            users: l.users,
+            spawn_rate: l.spawn_rate,
+            run_time: (!run_time.is_zero()).then_some(run_time),
+            segments: if self.generated_shape {
+                load.segments.clone()
+            } else {
+                Vec::new()
+            },
+            shaped: self.generated_shape
+                || l.locust.as_ref().is_some_and(|s| s.shape_file.is_some()),
+            warmup: l.warmup.0,
+            metrics_port: l.metrics_port,
+            workdir: std::path::absolute(workdir).unwrap_or_else(|_| workdir.to_path_buf()),
+        }
+    }
+}
+
+pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment) -> Option<LocustPlan> {
+    let l = &exp.load;
+    if l.driver != Driver::Locust {
+        return None;
+    }
+    let s = l.locust.as_ref()?;
+    let base = Pointer::root().key("load").key("locust");
+    // Absolute: Locust runs in the manifest's folder, whatever soy's own.
+    let dir = std::path::absolute(c.dir()).unwrap_or_else(|_| c.dir().to_path_buf());
+    let mut paths: Vec<PathBuf> = files(&s.file).iter().map(|f| dir.join(f)).collect();
+    paths.extend(s.shape_file.iter().map(|f| dir.join(f)));
+    if paths.iter().any(|p| !p.exists()) {
+        // The manifest's own check has said which.
+        return None;
+    }
+    let program = if s.command.contains('/') {
+        dir.join(&s.command)
+    } else {
+        PathBuf::from(&s.command)
+    };
+    let command = match find_program(&program) {
+        Ok(p) => p,
+        Err(why) => {
+            c.value(
+                &base.key("command"),
+                format!("Locust is not installed: {why}"),
+            )
+            .help = Some(format!(
+                "install it with `{INSTALL}`, or set `locust.command`"
+            ));
+            return None;
+        }
+    };
+    // soy's hook goes beside the files, as at run time: a Locust it does not load with is
+    // refused now, not after deploy.
+    let hook = std::env::temp_dir().join(format!("soy-locust-check-{}.py", std::process::id()));
+    if std::fs::write(&hook, HOOK).is_err() {
+        return None;
+    }
+    let mut asked = paths.clone();
+    asked.push(hook.clone());
+    let answer = check::inspect(&command, &asked);
+    let _ = std::fs::remove_file(&hook);
+    let found = match answer {
+        Ok(i) => i,
+        Err(e @ CheckError::Load { .. }) => {
+            c.value(
+                &base.key("file"),
+                format!("Locust cannot load the locustfile: {e}"),
+            );
+            return None;
+        }
+        Err(e) => {
+            c.value(&base.key("command"), crate::error::flatten(&e));
+            return None;
+        }
+    };
+    for (i, u) in s.user_classes.iter().enumerate() {
+        if !found.classes.contains(u) {
+            let d = c.value(
+                &base.key("user_classes").index(i),
+                format!(
+                    "the locustfile defines no User class `{u}` (it has {})",
+                    found.classes.join(", ")
+                ),
+            );
+            if let Some(m) = did_you_mean(u, found.classes.iter().map(String::as_str)) {
+                d.help = Some(format!("did you mean `{m}`?"));
+            }
+        }
+    }
+    for (i, o) in s.options.iter().enumerate() {
+        let flag = o.split_once('=').map_or(o.as_str(), |(f, _)| f);
+        if flag.starts_with('-') && !found.flags.iter().any(|f| f == flag) {
+            let d = c.value(
+                &base.key("options").index(i),
+                format!("Locust {} has no flag `{flag}`", found.version),
+            );
+            if let Some(m) = did_you_mean(flag, found.flags.iter().map(String::as_str)) {
+                d.help = Some(format!("did you mean `{m}`?"));
+            }
+        }
+    }
+    let generated_shape = s.shape_file.is_none()
+        && !matches!(&l.shape, crate::manifest::model::Shape::Constant(k) if k.target.is_none());
+    Some(LocustPlan {
+        command,
+        version: found.version,
+        files: paths,
+        user_classes: s.user_classes.clone(),
+        classes: found.classes,
+        processes: s.processes,
+        options: s.options.clone(),
+        generated_shape,
+    })
+}
