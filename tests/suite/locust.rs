@@ -413,3 +413,55 @@ fn a_locustfile_that_does_not_load_or_lacks_the_class_is_refused_before_deploy()
         "{err}"
     );
 }
+
+#[test]
+fn debians_python3_locust_runs_under_soy_too() {
+    assert!(
+        Path::new("/usr/bin/locust").is_file(),
+        "this test needs Debian's Locust: apt-get install python3-locust (scripts/test-all does it)"
+    );
+    let t = Test::new("locust-debian");
+    let port = free_port();
+    let _upstream = super::harness::spawn(&[
+        "demo-service",
+        "upstream",
+        "--name",
+        "up",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+    ]);
+    wait_until("the upstream listening", Duration::from_secs(10), || {
+        port_open(port)
+    });
+    let csv = t.path("debian");
+    let out = t.path("results.json");
+    let run = spawn_path(
+        &[
+            "load",
+            "-f",
+            locustfile().to_str().expect("utf8"),
+            "--locust-command",
+            "/usr/bin/locust",
+            "-u",
+            "3",
+            "-r",
+            "3",
+            "-t",
+            "4s",
+            "-H",
+            &format!("http://127.0.0.1:{port}"),
+            "--csv",
+            csv.to_str().expect("utf8"),
+            "--json",
+            out.to_str().expect("utf8"),
+        ],
+        std::ffi::OsStr::new("/usr/sbin:/usr/bin:/sbin:/bin"),
+    )
+    .wait(Duration::from_secs(60));
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    let r = json(&out);
+    let total = r["total"]["requests"].as_u64().expect("requests");
+    assert!(total > 10, "{total}");
+    assert_eq!((total, 0), stats_csv(&t.path("debian_stats.csv")));
+    assert_eq!(r["locust"]["final_stats"], true);
+}

@@ -306,7 +306,9 @@ impl LocustDriver {
             locust: Some(LocustInfo {
                 version: fin
                     .as_ref()
-                    .map_or_else(|| self.version.clone(), |f| f.locust_version.clone()),
+                    .map(|f| f.locust_version.clone())
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or_else(|| self.version.clone()),
                 exit_code: code,
                 final_stats: fin.is_some(),
                 exceptions: fin.map(|f| f.exceptions).unwrap_or_default(),

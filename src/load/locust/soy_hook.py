@@ -17,6 +17,13 @@ import locust.runners
 from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 
+# What the hook needs of Locust (2.12 and later have it); an older one is refused by name.
+for _event in ("init", "test_stop", "quit"):
+    if not hasattr(events, _event):
+        raise RuntimeError(
+            f"soy's Locust driver needs Locust 2.12 or newer (this one has no `{_event}` event)"
+        )
+
 LIVE = os.environ.get("SOY_LOCUST_LIVE")
 FINAL = os.environ.get("SOY_LOCUST_FINAL")
 CSV_PREFIX = os.environ.get("SOY_LOCUST_CSV")
