@@ -94,6 +94,18 @@ pub struct LoadSummary {
     /// Exceptions raised in the locustfile's user code, as Locust counts them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exceptions: Option<u64>,
+    /// Locust's workers (`processes`): each one's most users and last state.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub workers: Vec<WorkerSummary>,
+}
+
+/// One Locust worker as the master saw it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct WorkerSummary {
+    pub id: String,
+    pub most_users: u64,
+    /// `running`, `stopped`, `missing` (no heartbeat), or `gone` (no longer listed).
+    pub last_state: String,
 }
 
 fn soy_driver() -> String {
@@ -177,6 +189,16 @@ impl LoadSummary {
                 .locust
                 .as_ref()
                 .map(|l| l.exceptions.iter().map(|e| e.count).sum()),
+            workers: r
+                .locust
+                .iter()
+                .flat_map(|l| &l.workers)
+                .map(|w| WorkerSummary {
+                    id: w.id.clone(),
+                    most_users: w.most_users,
+                    last_state: w.last_state.clone(),
+                })
+                .collect(),
         }
     }
 }

@@ -251,6 +251,9 @@ fn soy_load_runs_the_seed_wrappers_command_line_with_a_shape_file_and_two_proces
         stats_csv(&t.path("results/test_envoy_stats.csv"))
     );
     assert_eq!(r["locust"]["most_workers"], 2, "{}", r["locust"]);
+    let workers = r["locust"]["workers"].as_array().expect("workers");
+    assert_eq!(workers.len(), 2, "{workers:?}");
+    assert!(workers.iter().all(|w| w["most_users"] == 2), "{workers:?}");
     assert!(text(&run.stdout).contains("Aggregated"));
 }
 

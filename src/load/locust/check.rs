@@ -60,7 +60,9 @@ pub fn inspect(command: &Path, files: &[PathBuf]) -> Result<Inspection, CheckErr
     let out = ask(command, &["--version".into()])?;
     let said = format!("{}{}", out.stdout, out.stderr);
     let version = match parse_version(&said) {
-        Some(v) if version_tuple(&v) < MIN_VERSION => return Err(CheckError::TooOld { version: v }),
+        Some(v) if version_tuple(&v) < MIN_VERSION => {
+            return Err(CheckError::TooOld { version: v });
+        }
         Some(v) => v,
         // Debian's python3-locust says `locust ` and no number: it is Locust, of a version
         // it does not tell; soy's hook, loaded below, refuses one that lacks what it needs.
