@@ -106,12 +106,12 @@ pub fn run(args: &LoadArgs) -> Result<u8, Error> {
 fn locust(args: &LoadArgs, files: &str) -> Result<u8, Error> {
     let dir =
         std::env::current_dir().map_err(|e| Error::Usage(format!("no working directory: {e}")))?;
-    let mut paths: Vec<PathBuf> = crate::manifest::semantic::locust::files(files)
+    let paths: Vec<PathBuf> = crate::manifest::semantic::locust::files(files)
         .iter()
         .map(|f| dir.join(f))
         .collect();
-    paths.extend(args.loadshape_file.iter().map(|f| dir.join(f)));
-    for p in &paths {
+    let shape_file = args.loadshape_file.as_ref().map(|f| dir.join(f));
+    for p in paths.iter().chain(&shape_file) {
         if !p.exists() {
             return Err(Error::Usage(format!("{} does not exist", p.display())));
         }
@@ -122,17 +122,16 @@ fn locust(args: &LoadArgs, files: &str) -> Result<u8, Error> {
             crate::load::locust::check::INSTALL
         ))
     })?;
-    let hook = std::env::temp_dir().join(format!("soy-locust-check-{}.py", std::process::id()));
-    std::fs::write(&hook, crate::load::locust::command::HOOK)
-        .map_err(|e| Error::Usage(format!("cannot write {}: {e}", hook.display())))?;
+    let hook = crate::load::locust::check::write_hook(crate::load::locust::command::HOOK)
+        .map_err(|e| Error::Usage(format!("cannot write soy's Locust hook: {e}")))?;
     let mut asked = paths.clone();
-    asked.push(hook.clone());
-    let found = crate::load::locust::check::inspect(&command, &asked);
-    let _ = std::fs::remove_file(&hook);
-    let found = found?;
+    asked.push(hook.path().to_path_buf());
+    asked.extend(shape_file.clone());
+    let found = crate::load::locust::check::inspect(&command, &asked, &dir)?;
     let run = LocustRun {
         command,
         files: paths,
+        shape_file,
         user_classes: Vec::new(),
         processes: args.processes,
         options: Vec::new(),
@@ -156,7 +155,8 @@ fn run_locust(
     version: String,
     csv: Option<PathBuf>,
 ) -> Result<u8, Error> {
-    let work = std::env::temp_dir().join(format!("soy-locust-{}", std::process::id()));
+    let work = crate::load::locust::check::private_dir("soy-locust")
+        .map_err(|e| Error::Usage(format!("cannot create a working directory: {e}")))?;
     let csv = csv.map(|c| std::path::absolute(&c).unwrap_or(c));
     let layout = Layout {
         csv: csv.unwrap_or_else(|| work.join("locust")),

@@ -22,8 +22,11 @@ pub struct LocustPlan {
     /// The program, resolved.
     pub command: PathBuf,
     pub version: String,
-    /// The locustfiles, then the shape file, absolute.
+    /// The locustfiles, absolute.
     pub files: Vec<PathBuf>,
+    /// The `LoadTestShape` file, absolute.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shape_file: Option<PathBuf>,
     pub user_classes: Vec<String>,
     /// The `User` classes the files define.
     pub classes: Vec<String>,
@@ -47,6 +50,7 @@ impl LocustPlan {
         crate::load::locust::LocustRun {
             command: self.command.clone(),
             files: self.files.clone(),
+            shape_file: self.shape_file.clone(),
             user_classes: self.user_classes.clone(),
             processes: self.processes,
             options: self.options.clone(),
@@ -77,9 +81,9 @@ pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment) -> Option<LocustPlan>
     let base = Pointer::root().key("load").key("locust");
     // Absolute: Locust runs in the manifest's folder, whatever soy's own.
     let dir = std::path::absolute(c.dir()).unwrap_or_else(|_| c.dir().to_path_buf());
-    let mut paths: Vec<PathBuf> = files(&s.file).iter().map(|f| dir.join(f)).collect();
-    paths.extend(s.shape_file.iter().map(|f| dir.join(f)));
-    if paths.iter().any(|p| !p.exists()) {
+    let paths: Vec<PathBuf> = files(&s.file).iter().map(|f| dir.join(f)).collect();
+    let shape_file = s.shape_file.as_ref().map(|f| dir.join(f));
+    if paths.iter().chain(&shape_file).any(|p| !p.exists()) {
         // The manifest's own check has said which.
         return None;
     }
@@ -103,14 +107,24 @@ pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment) -> Option<LocustPlan>
     };
     // soy's hook goes beside the files, as at run time: a Locust it does not load with is
     // refused now, not after deploy.
-    let hook = std::env::temp_dir().join(format!("soy-locust-check-{}.py", std::process::id()));
-    if std::fs::write(&hook, HOOK).is_err() {
-        return None;
-    }
+    let hook = match check::write_hook(HOOK) {
+        Ok(h) => h,
+        Err(e) => {
+            c.value(
+                &base.key("file"),
+                format!(
+                    "cannot ask Locust about the locustfile: {}",
+                    crate::error::flatten(&e)
+                ),
+            );
+            return None;
+        }
+    };
+    // In the order of the run: the locustfiles, the hook, the shape.
     let mut asked = paths.clone();
-    asked.push(hook.clone());
-    let answer = check::inspect(&command, &asked);
-    let _ = std::fs::remove_file(&hook);
+    asked.push(hook.path().to_path_buf());
+    asked.extend(shape_file.clone());
+    let answer = check::inspect(&command, &asked, &dir);
     let found = match answer {
         Ok(i) => i,
         Err(e @ CheckError::Load { .. }) => {
@@ -151,12 +165,22 @@ pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment) -> Option<LocustPlan>
             }
         }
     }
+    if s.processes.is_some() && !found.flags.iter().any(|f| f == "--processes") {
+        c.value(
+            &base.key("processes"),
+            format!("Locust {} has no `--processes`", found.version),
+        )
+        .help = Some(
+            "upgrade Locust (`python3 -m pip install -U locust`), or remove `processes`".into(),
+        );
+    }
     let generated_shape = s.shape_file.is_none()
         && !matches!(&l.shape, crate::manifest::model::Shape::Constant(k) if k.target.is_none());
     Some(LocustPlan {
         command,
         version: found.version,
         files: paths,
+        shape_file,
         user_classes: s.user_classes.clone(),
         classes: found.classes,
         processes: s.processes,

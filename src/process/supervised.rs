@@ -125,14 +125,17 @@ impl Supervised {
 
     /// Sends `sig` to the supervised program alone (the supervisor's child), not to the
     /// processes it started: a program that stops its own children gracefully (Locust with
-    /// `--processes`) is asked once.
-    pub fn signal_program(&self, sig: Signal) {
+    /// `--processes`) is asked once. A wrapper script must `exec` the program, or the signal
+    /// stops only the wrapper. Returns how many processes were signalled (0 before the
+    /// supervisor has started the program).
+    pub fn signal_program(&self, sig: Signal) -> usize {
         if self.reaped {
-            return;
+            return 0;
         }
-        for pid in procfs::children(self.pgid()) {
-            let _ = nix::sys::signal::kill(Pid::from_raw(pid), sig);
-        }
+        procfs::children(self.pgid())
+            .into_iter()
+            .filter(|pid| nix::sys::signal::kill(Pid::from_raw(*pid), sig).is_ok())
+            .count()
     }
 
     /// SIGKILL to the whole group, and the supervisor waited for.

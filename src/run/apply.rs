@@ -219,10 +219,15 @@ fn load_driver(run: &mut Run<'_>) -> Result<SoyEngine, crate::load::SetupError> 
 /// Locust for `driver: locust`, as the plan resolved it.
 fn locust_driver(
     run: &Run<'_>,
-) -> Option<Result<crate::load::locust::LocustDriver, std::convert::Infallible>> {
-    use crate::load::locust::{Layout, LocustDriver};
-    let lp = run.plan.load.locust.as_ref()?;
+) -> Option<Result<crate::load::locust::LocustDriver, crate::load::locust::DriverError>> {
+    use crate::load::locust::{DriverError, Layout, LocustDriver};
     let l = &run.plan.exec.experiment.load;
+    if l.driver != crate::manifest::model::Driver::Locust {
+        return None;
+    }
+    let Some(lp) = run.plan.load.locust.as_ref() else {
+        return Some(Err(DriverError::NotPlanned));
+    };
     let locust = lp.run(&run.plan.load, l, &run.plan.exec.dir);
     let layout = Layout::in_run(&run.dir.path, l.csv.as_deref());
     Some(Ok(LocustDriver::new(locust, layout, lp.version.clone())))

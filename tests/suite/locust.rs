@@ -273,16 +273,31 @@ fn ctrl_c_stops_locust_keeps_its_results_and_leaves_nothing() {
     wait_until("the upstream listening", Duration::from_secs(10), || {
         port_open(port)
     });
-    // A copy of the locustfile under a name only this test uses, to find its processes.
-    let marker = format!("lf_int_{}.py", std::process::id());
+    // Constant load (Locust's own SIGTERM handler) and soy's shape (a LoadTestShape, during
+    // which headless Locust has none of its own: soy's hook stops it).
+    for (case, load) in [
+        ("constant", "  users: 3\n  spawn_rate: 3\n  run_time: 60s\n"),
+        (
+            "shaped",
+            "  spawn_rate: 3\n  shape: {kind: stages, stages: [{duration: 60s, target: 3}]}\n",
+        ),
+    ] {
+        interrupt(&t, port, case, load);
+    }
+}
+
+/// Runs a 60 s Locust load, interrupts it once requests flow, and checks what is left.
+fn interrupt(t: &Test, port: u16, case: &str, load: &str) {
+    // A copy of the locustfile under a name only this run uses, to find its processes.
+    let marker = format!("lf_int_{case}_{}.py", std::process::id());
     let lf = t.write(
         &marker,
         &std::fs::read_to_string(locustfile()).expect("locustfile"),
     );
     let m = t.write(
-        "int.yaml",
+        &format!("{case}.yaml"),
         &format!(
-            "apiVersion: soy/v1\nkind: Experiment\nmetadata: {{name: locust-int-{}}}\nstack: {{driver: external}}\nload:\n  driver: locust\n  locust: {{file: {}}}\n  host: \"http://127.0.0.1:{port}\"\n  users: 3\n  spawn_rate: 3\n  run_time: 60s\nreport: {{formats: [json]}}\n",
+            "apiVersion: soy/v1\nkind: Experiment\nmetadata: {{name: locust-int-{case}-{}}}\nstack: {{driver: external}}\nload:\n  driver: locust\n  locust: {{file: {}}}\n  host: \"http://127.0.0.1:{port}\"\n{load}report: {{formats: [json]}}\n",
             std::process::id(),
             lf.display()
         ),
@@ -297,7 +312,7 @@ fn ctrl_c_stops_locust_keeps_its_results_and_leaves_nothing() {
         ],
         &venv_path(),
     );
-    let exp = out.join(format!("locust-int-{}", std::process::id()));
+    let exp = out.join(format!("locust-int-{case}-{}", std::process::id()));
     let sending = |dir: &Path| {
         std::fs::read_to_string(dir.join("locust/live.jsonl")).is_ok_and(|l| {
             l.lines().any(|l| {
@@ -318,12 +333,30 @@ fn ctrl_c_stops_locust_keeps_its_results_and_leaves_nothing() {
     });
     child.signal("INT");
     let run = child.wait(Duration::from_secs(40));
-    assert_eq!(run.status.code(), Some(130), "{}", text(&run.stderr));
+    assert_eq!(
+        run.status.code(),
+        Some(130),
+        "{case}: {}",
+        text(&run.stderr)
+    );
     let results = json(&dir.join("results.json"));
-    assert!(results["interrupted"].as_bool().unwrap_or(false));
-    assert!(results["total"]["requests"].as_u64().unwrap_or(0) > 0);
+    assert!(results["interrupted"].as_bool().unwrap_or(false), "{case}");
+    assert!(
+        results["total"]["requests"].as_u64().unwrap_or(0) > 0,
+        "{case}"
+    );
+    // Locust stopped gracefully: its final statistics, equal to its completed CSV.
+    assert_eq!(
+        results["locust"]["final_stats"], true,
+        "{case}: {}",
+        results["locust"]
+    );
     let (csv_total, _) = stats_csv(&dir.join("locust/locust_stats.csv"));
-    assert_eq!(results["total"]["requests"].as_u64(), Some(csv_total));
+    assert_eq!(
+        results["total"]["requests"].as_u64(),
+        Some(csv_total),
+        "{case}"
+    );
     wait_until("no Locust process left", Duration::from_secs(2), || {
         !processes_with(&marker)
     });
@@ -403,10 +436,12 @@ fn a_locustfile_that_does_not_load_or_lacks_the_class_is_refused_before_deploy()
         // Nothing ran: no run directory.
         assert!(!out.exists(), "{err}");
     }
-    // Without Locust on PATH: exit 2 with the command that installs it.
+    // Without Locust on PATH (a PATH of one empty folder): exit 2 with the install command.
+    let empty = t.path("empty-bin");
+    std::fs::create_dir_all(&empty).expect("empty bin");
     let run = spawn_path(
         &["validate", cases[2].0.to_str().expect("utf8")],
-        std::ffi::OsStr::new("/usr/sbin:/usr/bin:/sbin:/bin"),
+        empty.as_os_str(),
     )
     .wait(Duration::from_secs(30));
     let err = text(&run.stderr);
@@ -436,6 +471,11 @@ fn debians_python3_locust_runs_under_soy_too() {
     wait_until("the upstream listening", Duration::from_secs(10), || {
         port_open(port)
     });
+    // With a shape file: Locust 2.12 takes the shape from the last file it loads only.
+    let shape = t.write(
+        "shape.py",
+        "from locust import LoadTestShape\n\nclass Short(LoadTestShape):\n    def tick(self):\n        t = self.get_run_time()\n        return None if t >= 4 else ((2, 10) if t < 2 else (4, 10))\n",
+    );
     let csv = t.path("debian");
     let out = t.path("results.json");
     let run = spawn_path(
@@ -445,12 +485,8 @@ fn debians_python3_locust_runs_under_soy_too() {
             locustfile().to_str().expect("utf8"),
             "--locust-command",
             "/usr/bin/locust",
-            "-u",
-            "3",
-            "-r",
-            "3",
-            "-t",
-            "4s",
+            "--loadshape-file",
+            shape.to_str().expect("utf8"),
             "-H",
             &format!("http://127.0.0.1:{port}"),
             "--csv",
@@ -467,4 +503,12 @@ fn debians_python3_locust_runs_under_soy_too() {
     assert!(total > 10, "{total}");
     assert_eq!((total, 0), stats_csv(&t.path("debian_stats.csv")));
     assert_eq!(r["locust"]["final_stats"], true);
+    // The shape drove the users: 2, then 4.
+    let active: Vec<u64> = r["series"]
+        .as_array()
+        .expect("series")
+        .iter()
+        .filter_map(|s| s["active"].as_u64())
+        .collect();
+    assert!(active.contains(&2) && active.contains(&4), "{active:?}");
 }

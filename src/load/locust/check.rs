@@ -54,10 +54,54 @@ pub enum CheckError {
     },
 }
 
-/// Asks `command` (resolved) about `files` (the locustfiles, the shape file and soy's hook).
-pub fn inspect(command: &Path, files: &[PathBuf]) -> Result<Inspection, CheckError> {
+/// soy's hook written to a fresh private file for a question to Locust; removed on drop.
+pub struct TempHook {
+    dir: PathBuf,
+    path: PathBuf,
+}
+
+impl TempHook {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for TempHook {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Writes `text` as `soy_hook.py` in a new directory only this process uses.
+pub fn write_hook(text: &str) -> Result<TempHook, std::io::Error> {
+    let dir = private_dir("soy-locust-check")?;
+    let path = dir.join("soy_hook.py");
+    std::fs::write(&path, text)?;
+    Ok(TempHook { dir, path })
+}
+
+/// A new directory under the temporary folder, created by this call (never an existing one).
+pub fn private_dir(prefix: &str) -> Result<PathBuf, std::io::Error> {
+    use rand::Rng;
+    loop {
+        let dir = std::env::temp_dir().join(format!(
+            "{prefix}-{}-{:08x}",
+            std::process::id(),
+            rand::rng().random::<u32>()
+        ));
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Asks `command` (resolved) about `files` (the locustfiles, the shape file and soy's hook),
+/// in `dir` (where the run starts Locust: it reads `locust.conf` from there).
+pub fn inspect(command: &Path, files: &[PathBuf], dir: &Path) -> Result<Inspection, CheckError> {
     let shown = command.display().to_string();
-    let out = ask(command, &["--version".into()])?;
+    let out = ask(command, &["--version".into()], dir)?;
     let said = format!("{}{}", out.stdout, out.stderr);
     let version = match parse_version(&said) {
         Some(v) if version_tuple(&v) < MIN_VERSION => {
@@ -79,12 +123,12 @@ pub fn inspect(command: &Path, files: &[PathBuf]) -> Result<Inspection, CheckErr
         .map(|f| f.display().to_string())
         .collect::<Vec<_>>()
         .join(",");
-    let listed = ask(command, &["-f".into(), list.clone(), "--list".into()])?;
+    let listed = ask(command, &["-f".into(), list.clone(), "--list".into()], dir)?;
     if !listed.ok {
         return Err(load_error(&listed.stderr, files));
     }
     let classes = parse_classes(&listed.stdout);
-    let help = ask(command, &["-f".into(), list, "--help".into()])?;
+    let help = ask(command, &["-f".into(), list, "--help".into()], dir)?;
     Ok(Inspection {
         version,
         classes,
@@ -98,10 +142,11 @@ struct Answer {
     stderr: String,
 }
 
-fn ask(command: &Path, args: &[String]) -> Result<Answer, CheckError> {
+fn ask(command: &Path, args: &[String], dir: &Path) -> Result<Answer, CheckError> {
     let shown = command.display().to_string();
     let mut child = Command::new(command)
         .args(args)
+        .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

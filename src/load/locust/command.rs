@@ -14,8 +14,10 @@ pub const HOOK: &str = include_str!("soy_hook.py");
 pub struct LocustRun {
     /// The program, resolved on `PATH` or against the manifest's folder.
     pub command: PathBuf,
-    /// The locustfiles, then the shape file, absolute.
+    /// The locustfiles, absolute.
     pub files: Vec<PathBuf>,
+    /// The user's `LoadTestShape` file, absolute.
+    pub shape_file: Option<PathBuf>,
     pub user_classes: Vec<String>,
     pub processes: Option<u32>,
     pub options: Vec<String>,
@@ -79,13 +81,17 @@ impl Layout {
 }
 
 impl LocustRun {
-    /// The files Locust loads: the user's, soy's shape when it generates one, soy's hook.
+    /// The files Locust loads: the user's, soy's hook, then the shape (the user's file, or
+    /// soy's when it generates one) — last, because Locust 2.12 takes the shape class from
+    /// the last file only.
     pub fn all_files(&self, layout: &Layout) -> Vec<PathBuf> {
         let mut f = self.files.clone();
+        f.push(layout.hook());
         if !self.segments.is_empty() {
             f.push(layout.shape());
+        } else if let Some(s) = &self.shape_file {
+            f.push(s.clone());
         }
-        f.push(layout.hook());
         f
     }
 
@@ -114,7 +120,9 @@ impl LocustRun {
             }
             a.extend(["-r".into(), trim_float(self.spawn_rate)]);
         }
-        if let Some(t) = self.run_time {
+        // With a shape the shape ends the run (Locust 2.12 refuses `-t` with one; 2.47
+        // ignores it); soy still stops Locust at the run's end.
+        if let Some(t) = self.run_time.filter(|_| !self.shaped) {
             a.extend(["-t".into(), format!("{}s", t.as_secs().max(1))]);
         }
         if let Some(p) = self.processes {
@@ -208,6 +216,7 @@ mod tests {
         LocustRun {
             command: "locust".into(),
             files: vec!["/m/locust/lf.py".into()],
+            shape_file: None,
             user_classes: vec!["Web".into()],
             processes: Some(2),
             options: vec!["--stop-timeout".into(), "5".into()],
@@ -241,10 +250,10 @@ mod tests {
         }];
         let a = shaped.args(&l).join(" ");
         assert!(
-            a.starts_with("-f /m/locust/lf.py,/r/locust/soy_shape.py,/r/locust/soy_hook.py "),
+            a.starts_with("-f /m/locust/lf.py,/r/locust/soy_hook.py,/r/locust/soy_shape.py "),
             "{a}"
         );
-        assert!(!a.contains(" -u "), "{a}");
+        assert!(!a.contains(" -u ") && !a.contains(" -t "), "{a}");
     }
 
     #[test]

@@ -40,6 +40,9 @@ pub enum DriverError {
     Start(#[source] SpawnError),
     #[error(transparent)]
     Serve(#[from] crate::load::EngineError),
+    /// `driver: locust` without the Locust settings the plan resolves (a bug, said as one).
+    #[error("the plan holds no Locust settings for `driver: locust`")]
+    NotPlanned,
     #[error("Locust exited ({status}) before it sent any load; the end of {}:\n{tail}", .log.display())]
     Early {
         status: String,
@@ -160,6 +163,8 @@ impl crate::load::driver::LoadDriver for LocustDriver {
         let run_time = self.run.run_time.unwrap_or(Duration::ZERO);
         let limit = self.run.run_time.map(|t| t + OVERRUN);
         let mut stopping: Option<Instant> = None;
+        // Whether Locust itself has been sent its SIGTERM (it may not have started yet).
+        let mut told = false;
         let mut interrupted = false;
         let mut tick = tokio::time::interval(POLL);
         tokio::pin!(stop);
@@ -167,7 +172,6 @@ impl crate::load::driver::LoadDriver for LocustDriver {
             tokio::select! {
                 _ = &mut stop, if stopping.is_none() => {
                     interrupted = true;
-                    locust.signal_program(Signal::SIGTERM);
                     stopping = Some(Instant::now());
                 }
                 _ = tick.tick() => {}
@@ -181,8 +185,8 @@ impl crate::load::driver::LoadDriver for LocustDriver {
                     locust.kill();
                     break None;
                 }
+                Some(_) if !told => told = locust.signal_program(Signal::SIGTERM) > 0,
                 None if limit.is_some_and(|l| started.elapsed() >= l) => {
-                    locust.signal_program(Signal::SIGTERM);
                     stopping = Some(Instant::now());
                 }
                 _ => {}
@@ -190,9 +194,17 @@ impl crate::load::driver::LoadDriver for LocustDriver {
         };
         self.follow(&mut reader, &mut rows, &live, started, run_time);
         live.finish();
-        let fin: Option<Final> = std::fs::read_to_string(self.layout.final_stats())
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok());
+        let fin: Option<Final> = match std::fs::read_to_string(self.layout.final_stats()) {
+            Ok(t) => serde_json::from_str(&t)
+                .inspect_err(|e| {
+                    eprintln!(
+                        "soy: Locust's final statistics ({}) do not parse: {e}; its last per-second report is used",
+                        self.layout.final_stats().display()
+                    )
+                })
+                .ok(),
+            Err(_) => None,
+        };
         if let (Some(f), Some(last)) = (&fin, rows.last.as_ref())
             && f.total.requests > last.total.requests
         {
@@ -259,7 +271,11 @@ impl LocustDriver {
         interrupted: bool,
     ) -> Results {
         let last: Option<&Snapshot> = rows.last.as_ref();
-        let t0 = rows.started_at().or(last.map(|s| s.t)).unwrap_or_default();
+        let t0 = rows
+            .started_at()
+            .or(fin.as_ref().and_then(|f| f.start_time))
+            .or(last.map(|s| s.t))
+            .unwrap_or_default();
         let t_end = fin
             .as_ref()
             .map(|f| f.t)
@@ -324,6 +340,7 @@ struct LiveReader {
     path: PathBuf,
     offset: u64,
     partial: String,
+    warned: bool,
 }
 
 impl LiveReader {
@@ -332,6 +349,7 @@ impl LiveReader {
             path,
             offset: 0,
             partial: String::new(),
+            warned: false,
         }
     }
 
@@ -353,8 +371,16 @@ impl LiveReader {
         let mut out = Vec::new();
         while let Some(i) = self.partial.find('\n') {
             let line: String = self.partial.drain(..=i).collect();
-            if let Ok(s) = serde_json::from_str(line.trim()) {
-                out.push(s);
+            match serde_json::from_str(line.trim()) {
+                Ok(s) => out.push(s),
+                Err(e) if !self.warned => {
+                    self.warned = true;
+                    eprintln!(
+                        "soy: a line of {} does not parse ({e}); such lines are skipped",
+                        self.path.display()
+                    );
+                }
+                Err(_) => {}
             }
         }
         out

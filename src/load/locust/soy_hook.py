@@ -10,6 +10,7 @@ the last second). Workers report to the master every second instead of every thr
 import csv
 import json
 import os
+import signal
 import time
 
 import gevent
@@ -116,11 +117,13 @@ def _write_csv(env):
 
 
 def _live_loop(env):
+    start = time.time()
     with open(LIVE, "a") as f:
         while True:
             f.write(json.dumps(_snapshot(env)) + "\n")
             f.flush()
-            gevent.sleep(1.0)
+            # On whole seconds from the start, so a late tick does not shift the next ones.
+            gevent.sleep(1.0 - (time.time() - start) % 1.0)
 
 
 @events.init.add_listener
@@ -130,6 +133,11 @@ def _on_init(environment, **_kwargs):
     _env.append(environment)
     if LIVE:
         gevent.spawn(_live_loop, environment)
+    if environment.shape_class is not None:
+        # With a LoadTestShape, headless Locust installs its SIGTERM handler only once the
+        # shape has ended; until then SIGTERM would kill it without its final statistics.
+        # Stopping the runner ends the shape, and Locust then shuts down as usual.
+        gevent.signal_handler(signal.SIGTERM, environment.runner.quit)
 
 
 def _finish(**_kwargs):

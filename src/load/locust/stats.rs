@@ -21,7 +21,8 @@ pub struct EntryStat {
     pub requests: u64,
     pub failures: u64,
     pub rt_sum: f64,
-    pub bytes: u64,
+    /// Content bytes (a float when a custom client reports fractional lengths).
+    pub bytes: f64,
     #[serde(default)]
     pub min: Option<f64>,
     #[serde(default)]
@@ -76,6 +77,11 @@ pub struct LocustFailure {
     pub name: String,
     pub error: String,
     pub occurrences: u64,
+    /// Unix seconds (Locust 2.47 keeps them; older ones do not).
+    #[serde(default)]
+    pub first_seen: Option<f64>,
+    #[serde(default)]
+    pub last_seen: Option<f64>,
 }
 
 /// `final.json`: the statistics once Locust has stopped its users.
@@ -83,6 +89,9 @@ pub struct LocustFailure {
 pub struct Final {
     pub t: f64,
     pub locust_version: String,
+    /// When Locust's statistics began (Unix seconds).
+    #[serde(default)]
+    pub start_time: Option<f64>,
     pub entries: Vec<EntryStat>,
     pub total: EntryStat,
     pub errors: Vec<LocustFailure>,
@@ -139,7 +148,7 @@ impl EntryStat {
             requests: self.requests.saturating_sub(before.requests),
             failures: self.failures.saturating_sub(before.failures),
             rt_sum: (self.rt_sum - before.rt_sum).max(0.0),
-            bytes: self.bytes.saturating_sub(before.bytes),
+            bytes: (self.bytes - before.bytes).max(0.0),
             min: b.first().map(|(ms, _)| *ms as f64),
             max: b.last().map_or(0.0, |(ms, _)| *ms as f64),
             buckets,
@@ -157,7 +166,7 @@ impl EntryStat {
             name: self.name.clone(),
             requests: n,
             failures: self.failures,
-            bytes: self.bytes,
+            bytes: self.bytes as u64,
             mean_ms: if n == 0 { 0.0 } else { self.rt_sum / n as f64 },
             min_ms: self.min.unwrap_or(0.0),
             max_ms: self.max,
@@ -168,11 +177,7 @@ impl EntryStat {
             percentiles_ms: LOCUST_PERCENTILES.iter().map(|p| q(*p)).collect(),
             rps: per_s(n),
             failures_per_s: per_s(self.failures),
-            avg_content_size: if n == 0 {
-                0.0
-            } else {
-                self.bytes as f64 / n as f64
-            },
+            avg_content_size: if n == 0 { 0.0 } else { self.bytes / n as f64 },
         }
     }
 
@@ -239,7 +244,11 @@ impl Rows {
         {
             self.warm = Some(s.clone());
         }
-        let second = self.rows.len() as u64;
+        // The second this snapshot closes, counted from the origin on the clock (a late
+        // snapshot leaves a gap rather than shifting every later row).
+        let t0 = self.started_at().unwrap_or(prev.t);
+        let next = self.rows.last().map_or(0, |r| r.second + 1);
+        let second = (((s.t - t0).round() as i64 - 1).max(0) as u64).max(next);
         let d = s.total.since(&prev.total);
         let b = sorted(&d.buckets);
         let q = |q: f64| percentile(&b, d.requests, q);
@@ -282,7 +291,7 @@ impl Rows {
                 name: e.name.clone(),
                 requests: e.requests,
                 failures: e.failures,
-                bytes: e.bytes,
+                bytes: e.bytes as u64,
             })
             .collect();
         Some(crate::load::exporter::render_counts(
@@ -327,7 +336,7 @@ pub fn measured(
     (t, requests)
 }
 
-/// Locust's failures as soy's groups (Locust keeps no first/last time: the run's are used).
+/// Locust's failures as soy's groups; without Locust's first/last times, the run's bounds.
 pub fn failures(errors: &[LocustFailure], first: u64, last: u64) -> Vec<FailureGroup> {
     let mut out: Vec<FailureGroup> = errors
         .iter()
@@ -337,8 +346,8 @@ pub fn failures(errors: &[LocustFailure], first: u64, last: u64) -> Vec<FailureG
             kind: "locust".into(),
             error: e.error.clone(),
             occurrences: e.occurrences,
-            first_seen: first,
-            last_seen: last,
+            first_seen: e.first_seen.map_or(first, |t| t as u64),
+            last_seen: e.last_seen.map_or(last, |t| t as u64),
         })
         .collect();
     out.sort_by(|a, b| b.occurrences.cmp(&a.occurrences).then(a.name.cmp(&b.name)));
@@ -372,7 +381,7 @@ mod tests {
             requests: n,
             failures: n / 10,
             rt_sum: n as f64 * 2.0,
-            bytes: n * 40,
+            bytes: n as f64 * 40.0,
             min: Some(1.0),
             max: 9.0,
             buckets: b(buckets),
