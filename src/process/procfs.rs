@@ -55,8 +55,8 @@ pub fn environ_has(pid: i32, entry: &str) -> bool {
         .is_ok_and(|env| env.split(|b| *b == 0).any(|e| e == entry.as_bytes()))
 }
 
-/// Processes (not zombies) whose process group is `pgid`.
-pub fn group_members(pgid: i32) -> Vec<i32> {
+/// Every live (not zombie) process in /proc with its parent and process group.
+fn live_processes() -> Vec<(i32, i32, i32)> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -67,27 +67,28 @@ pub fn group_members(pgid: i32) -> Vec<i32> {
             let rest = &stat[stat.rfind(')')? + 2..];
             let mut f = rest.split_whitespace();
             let state = f.next()?;
-            let pgrp: i32 = f.nth(1)?.parse().ok()?;
-            (pgrp == pgid && state != "Z" && state != "X").then_some(pid)
+            let ppid: i32 = f.next()?.parse().ok()?;
+            let pgrp: i32 = f.next()?.parse().ok()?;
+            (state != "Z" && state != "X").then_some((pid, ppid, pgrp))
         })
+        .collect()
+}
+
+/// Processes (not zombies) whose process group is `pgid`.
+pub fn group_members(pgid: i32) -> Vec<i32> {
+    live_processes()
+        .into_iter()
+        .filter(|p| p.2 == pgid)
+        .map(|p| p.0)
         .collect()
 }
 
 /// Processes (not zombies) whose parent is `pid`.
 pub fn children(pid: i32) -> Vec<i32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.flatten()
-        .filter_map(|e| {
-            let child: i32 = e.file_name().to_string_lossy().parse().ok()?;
-            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
-            let rest = &stat[stat.rfind(')')? + 2..];
-            let mut f = rest.split_whitespace();
-            let state = f.next()?;
-            let ppid: i32 = f.next()?.parse().ok()?;
-            (ppid == pid && state != "Z" && state != "X").then_some(child)
-        })
+    live_processes()
+        .into_iter()
+        .filter(|p| p.1 == pid)
+        .map(|p| p.0)
         .collect()
 }
 

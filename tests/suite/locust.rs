@@ -57,6 +57,32 @@ fn chain() -> (String, u16) {
     (stack, gw)
 }
 
+/// A server the test started, killed when the test ends.
+struct Server(super::harness::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.0.signal("KILL");
+    }
+}
+
+/// soy's demo upstream on a free port of 127.0.0.1, listening; stopped when dropped.
+fn upstream() -> (Server, u16) {
+    let port = free_port();
+    let child = super::harness::spawn(&[
+        "demo-service",
+        "upstream",
+        "--name",
+        "up",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+    ]);
+    wait_until("the upstream listening", Duration::from_secs(10), || {
+        port_open(port)
+    });
+    (Server(child), port)
+}
+
 fn max_of(series: &Value, name: &str) -> f64 {
     series
         .as_array()
@@ -205,18 +231,7 @@ report: {{formats: [markdown, json]}}
 fn soy_load_runs_the_seed_wrappers_command_line_with_a_shape_file_and_two_processes() {
     requires!(locust);
     let t = Test::new("locust-load");
-    let port = free_port();
-    let _upstream = super::harness::spawn(&[
-        "demo-service",
-        "upstream",
-        "--name",
-        "up",
-        "--listen",
-        &format!("127.0.0.1:{port}"),
-    ]);
-    wait_until("the upstream listening", Duration::from_secs(10), || {
-        port_open(port)
-    });
+    let (_upstream, port) = upstream();
     let shape = t.write(
         "shape.py",
         "from locust import LoadTestShape\n\nclass Short(LoadTestShape):\n    def tick(self):\n        return None if self.get_run_time() >= 5 else (4, 4)\n",
@@ -261,18 +276,7 @@ fn soy_load_runs_the_seed_wrappers_command_line_with_a_shape_file_and_two_proces
 fn ctrl_c_stops_locust_keeps_its_results_and_leaves_nothing() {
     requires!(locust);
     let t = Test::new("locust-int");
-    let port = free_port();
-    let _upstream = super::harness::spawn(&[
-        "demo-service",
-        "upstream",
-        "--name",
-        "up",
-        "--listen",
-        &format!("127.0.0.1:{port}"),
-    ]);
-    wait_until("the upstream listening", Duration::from_secs(10), || {
-        port_open(port)
-    });
+    let (_upstream, port) = upstream();
     // Constant load (Locust's own SIGTERM handler) and soy's shape (a LoadTestShape, during
     // which headless Locust has none of its own: soy's hook stops it).
     for (case, load) in [
@@ -459,18 +463,7 @@ fn debians_python3_locust_runs_under_soy_too() {
         "this test needs Debian's Locust: apt-get install python3-locust (scripts/test-all does it)"
     );
     let t = Test::new("locust-debian");
-    let port = free_port();
-    let _upstream = super::harness::spawn(&[
-        "demo-service",
-        "upstream",
-        "--name",
-        "up",
-        "--listen",
-        &format!("127.0.0.1:{port}"),
-    ]);
-    wait_until("the upstream listening", Duration::from_secs(10), || {
-        port_open(port)
-    });
+    let (_upstream, port) = upstream();
     // With a shape file: Locust 2.12 takes the shape from the last file it loads only.
     let shape = t.write(
         "shape.py",
