@@ -57,6 +57,19 @@ fn chain() -> (String, u16) {
     (stack, gw)
 }
 
+/// `soy apply MANIFEST --out OUT` with the tests' Locust on PATH.
+fn apply(manifest: &Path, out: &Path) -> super::harness::Child {
+    spawn_path(
+        &[
+            "apply",
+            manifest.to_str().expect("utf8"),
+            "--out",
+            out.to_str().expect("utf8"),
+        ],
+        &venv_path(),
+    )
+}
+
 /// A server the test started, killed when the test ends.
 struct Server(super::harness::Child);
 
@@ -135,16 +148,7 @@ report: {{formats: [markdown, json]}}
         ),
     );
     let out = t.path("runs");
-    let run = spawn_path(
-        &[
-            "apply",
-            m.to_str().expect("utf8"),
-            "--out",
-            out.to_str().expect("utf8"),
-        ],
-        &venv_path(),
-    )
-    .wait(Duration::from_secs(120));
+    let run = apply(&m, &out).wait(Duration::from_secs(120));
     let err = text(&run.stderr);
     // The impossible SLO fails the run; the other passes.
     assert_eq!(run.status.code(), Some(1), "{err}");
@@ -307,15 +311,7 @@ fn interrupt(t: &Test, port: u16, case: &str, load: &str) {
         ),
     );
     let out = t.path("runs");
-    let child = spawn_path(
-        &[
-            "apply",
-            m.to_str().expect("utf8"),
-            "--out",
-            out.to_str().expect("utf8"),
-        ],
-        &venv_path(),
-    );
+    let child = apply(&m, &out);
     let exp = out.join(format!("locust-int-{case}-{}", std::process::id()));
     let sending = |dir: &Path| {
         std::fs::read_to_string(dir.join("locust/live.jsonl")).is_ok_and(|l| {
@@ -422,16 +418,7 @@ fn a_locustfile_that_does_not_load_or_lacks_the_class_is_refused_before_deploy()
     ];
     for (m, said) in &cases {
         let out = t.path("runs");
-        let run = spawn_path(
-            &[
-                "apply",
-                m.to_str().expect("utf8"),
-                "--out",
-                out.to_str().expect("utf8"),
-            ],
-            &venv_path(),
-        )
-        .wait(Duration::from_secs(60));
+        let run = apply(m, &out).wait(Duration::from_secs(60));
         let err = text(&run.stderr);
         assert_eq!(run.status.code(), Some(2), "{err}");
         for s in said {
