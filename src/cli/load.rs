@@ -144,6 +144,7 @@ fn locust(args: &LoadArgs, files: &str) -> Result<u8, Error> {
         warmup: std::time::Duration::ZERO,
         metrics_port: args.metrics_port,
         workdir: dir,
+        swarm: None,
     };
     run_locust(args, run, found.version, args.csv.clone())
 }

@@ -173,6 +173,12 @@ pub struct WorkerInfo {
     pub id: String,
     pub most_users: u64,
     pub last_state: String,
+    /// The requests it reported to the master.
+    #[serde(default)]
+    pub requests: u64,
+    /// Seconds into the load when the master lost it (its heartbeats stopped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost_at_s: Option<f64>,
 }
 
 impl Results {

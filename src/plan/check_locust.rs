@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::load::locust::check::{self, CheckError, INSTALL};
 use crate::load::locust::command::HOOK;
+use crate::load::locust::swarm::SwarmSetup;
 use crate::manifest::diagnostic::did_you_mean;
 use crate::manifest::model::{Driver, Experiment};
 use crate::manifest::pointer::Pointer;
@@ -36,6 +37,9 @@ pub struct LocustPlan {
     pub options: Vec<String>,
     /// Whether soy writes a `LoadTestShape` for the manifest's `shape:`.
     pub generated_shape: bool,
+    /// A master and workers on the swarm (`locust.workers`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub swarm: Option<SwarmSetup>,
 }
 
 impl LocustPlan {
@@ -68,11 +72,16 @@ impl LocustPlan {
             warmup: l.warmup.0,
             metrics_port: l.metrics_port,
             workdir: std::path::absolute(workdir).unwrap_or_else(|_| workdir.to_path_buf()),
+            swarm: self.swarm.clone(),
         }
     }
 }
 
-pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment) -> Option<LocustPlan> {
+pub(super) fn check(
+    c: &mut Checker<'_>,
+    exp: &Experiment,
+    stack: Option<&super::SwarmPlan>,
+) -> Option<LocustPlan> {
     let l = &exp.load;
     if l.driver != Driver::Locust {
         return None;
@@ -174,6 +183,18 @@ pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment) -> Option<LocustPlan>
             "upgrade Locust (`python3 -m pip install -U locust`), or remove `processes`".into(),
         );
     }
+    let swarm = match (s.workers, stack) {
+        (Some(workers), Some(plan)) => {
+            placement(c, exp, plan).map(|(target, network)| SwarmSetup {
+                stack: plan.spec.stack.clone(),
+                workers,
+                image: s.image.clone(),
+                network,
+                target,
+            })
+        }
+        _ => None,
+    };
     let generated_shape = s.shape_file.is_none()
         && !matches!(&l.shape, crate::manifest::model::Shape::Constant(k) if k.target.is_none());
     Some(LocustPlan {
@@ -186,5 +207,64 @@ pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment) -> Option<LocustPlan>
         processes: s.processes,
         options: s.options.clone(),
         generated_shape,
+        swarm,
     })
+}
+
+/// The service `load.host` names in the swarm stack, and the network Locust joins to reach
+/// it: with workers, the load stays inside the stack's network.
+fn placement(
+    c: &mut Checker<'_>,
+    exp: &Experiment,
+    plan: &super::SwarmPlan,
+) -> Option<(String, String)> {
+    let at = Pointer::root().key("load").key("host");
+    let host = exp.load.host.as_deref().unwrap_or_default();
+    if host.contains("{{") {
+        // Rendered later; its service is then not checked here.
+        return None;
+    }
+    let name = host_name(host);
+    let mut names = Vec::new();
+    for svc in &plan.spec.services {
+        let Some(first) = svc.pointer("/TaskTemplate/Networks/0") else {
+            continue;
+        };
+        let full = svc["Name"].as_str().unwrap_or_default();
+        let aliases: Vec<&str> = first["Aliases"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a.as_str())
+            .collect();
+        let short = aliases.first().copied().unwrap_or(full);
+        if name == full || aliases.contains(&name) {
+            let net = first["Target"].as_str().unwrap_or_default();
+            return Some((short.to_string(), net.to_string()));
+        }
+        names.push(short.to_string());
+    }
+    let d = c.value(
+        &at,
+        format!(
+            "with `locust.workers`, Locust's workers send the load inside the stack's network, so `load.host` must name one of its services ({}), not `{name}`",
+            names.join(", ")
+        ),
+    );
+    d.help = Some(match did_you_mean(name, names.iter().map(String::as_str)) {
+        Some(m) => format!("did you mean `{m}`? e.g. `http://{m}:<its container port>`"),
+        None => "e.g. `http://gateway:8080`: the service's name and its container port".into(),
+    });
+    None
+}
+
+/// The host of an `http://host:port/path` URL.
+fn host_name(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    if let Some(v6) = authority.strip_prefix('[') {
+        return v6.split(']').next().unwrap_or_default();
+    }
+    authority.split(':').next().unwrap_or_default()
 }

@@ -194,13 +194,18 @@ fn build_with(
     let facts = resolved
         .as_ref()
         .ok()
-        .map(|(info, _)| crate::manifest::semantic::StackFacts {
+        .map(|(info, swarm)| crate::manifest::semantic::StackFacts {
             name: info.name.clone(),
-            services: info.service_names(),
+            services: info
+                .service_names()
+                .into_iter()
+                .chain(locust_services(&m.experiment, swarm.is_some()))
+                .collect(),
         });
     check_metrics::check(&mut c, &m.experiment, facts.as_ref());
     let trace = read_trace(m, &mut c);
-    let locust = check_locust::check(&mut c, &m.experiment);
+    let swarm_plan = resolved.as_ref().ok().and_then(|(_, s)| s.as_ref());
+    let locust = check_locust::check(&mut c, &m.experiment, swarm_plan);
     let manifest = (!c.out.is_empty()).then(|| {
         Box::new(Diagnostics {
             file: m.path.display().to_string(),
@@ -225,6 +230,15 @@ fn build_with(
         }
     };
     assemble(m, info, swarm, trace, locust)
+}
+
+/// The services soy adds to a swarm stack for `locust.workers` (queries may name them).
+fn locust_services(exp: &crate::manifest::model::Experiment, swarm: bool) -> Vec<String> {
+    let workers = exp.load.locust.as_ref().and_then(|l| l.workers);
+    match workers {
+        Some(_) if swarm => vec!["locust-master".into(), "locust-worker".into()],
+        _ => Vec::new(),
+    }
 }
 
 /// The trace of a `kind: trace` shape, read once (a problem is positioned at its `file`).

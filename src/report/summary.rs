@@ -106,6 +106,11 @@ pub struct WorkerSummary {
     pub most_users: u64,
     /// `running`, `stopped`, `missing` (no heartbeat), or `gone` (no longer listed).
     pub last_state: String,
+    /// The requests it reported to the master.
+    pub requests: u64,
+    /// Seconds into the load when the master lost it (its heartbeats stopped).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lost_at_s: Option<f64>,
 }
 
 fn soy_driver() -> String {
@@ -183,6 +188,19 @@ impl LoadSummary {
                 if !l.final_stats {
                     note.push_str(" Locust ended without writing its final statistics: these are its last per-second report.");
                 }
+                let lost: Vec<String> = l
+                    .workers
+                    .iter()
+                    .filter_map(|w| w.lost_at_s.map(|t| format!("{} at {t:.1} s", w.id)))
+                    .collect();
+                if !lost.is_empty() {
+                    note.push_str(&format!(
+                        " {} of {} Locust workers stopped reporting during the run ({}); Locust went on with the others.",
+                        lost.len(),
+                        l.workers.len(),
+                        lost.join(", ")
+                    ));
+                }
                 note
             }),
             exceptions: r
@@ -197,6 +215,8 @@ impl LoadSummary {
                     id: w.id.clone(),
                     most_users: w.most_users,
                     last_state: w.last_state.clone(),
+                    requests: w.requests,
+                    lost_at_s: w.lost_at_s,
                 })
                 .collect(),
         }

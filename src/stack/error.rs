@@ -20,6 +20,12 @@ pub enum StackError {
     /// A published port or a virtual IP that needs the kernel's IPVS, which is missing.
     #[error("{0}")]
     NeedsIpvs(String),
+    #[error("cannot write {}", .path.display())]
+    WriteLog {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// An Engine API call failed: what soy was doing.
     #[error("{doing}")]
     Engine {

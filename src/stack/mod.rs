@@ -9,6 +9,7 @@ pub mod ready;
 pub mod swarm;
 pub mod swarm_driver;
 pub mod swarm_spec;
+pub mod swarm_tasks;
 pub mod swarm_watch;
 
 pub use error::StackError;

@@ -26,7 +26,7 @@ use crate::metrics::cadvisor;
 /// A connection to a swarm manager.
 #[derive(Clone)]
 pub struct Swarm {
-    docker: Docker,
+    pub(super) docker: Docker,
 }
 
 /// Running and desired replicas of one service.
@@ -374,7 +374,7 @@ impl Swarm {
             .is_some_and(|s| s.to_string() == "healthy")
     }
 
-    async fn tasks(&self, service: &str) -> Result<Vec<Value>, StackError> {
+    pub(super) async fn tasks(&self, service: &str) -> Result<Vec<Value>, StackError> {
         let filters: HashMap<&str, Vec<&str>> = HashMap::from([("service", vec![service])]);
         let tasks = self
             .docker

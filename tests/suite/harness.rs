@@ -255,6 +255,9 @@ pub fn require_docker() {
     );
 }
 
+/// Held by the tests that run a shipped swarm example: they publish the same fixed ports.
+pub static SHIPPED_SWARM_PORTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Waits until the demo gateway on `port` has forwarded more than `n` requests to
 /// `cluster` (the load is under way).
 pub fn wait_for_gateway(port: u16, cluster: &str, n: f64) {

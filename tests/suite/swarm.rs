@@ -37,6 +37,19 @@ fn experiment_with(
     extra: &str,
     edits: &[(&str, &str)],
 ) -> (PathBuf, u16) {
+    let port = stack_file(name, image, edits);
+    let dir = root().join("target").join("test-tmp").join("swarm");
+    let manifest = format!(
+        "apiVersion: soy/v1\nkind: Experiment\nmetadata: {{name: {name}}}\nstack:\n  driver: swarm\n  file: {name}.yml\n  name: {stack}\n  replicas: {{ms-exercise: 2}}\n  ready: {{timeout: {ready_timeout}, http: [{{url: \"http://127.0.0.1:{port}/health\"}}]}}\nload:\n  host: http://127.0.0.1:{port}\n  users: 5\n  spawn_rate: 100\n  run_time: 8s\n{load_extra}  think_time: {{min: 20ms, max: 40ms}}\n  tasks:\n    - {{name: list, request: {{path: /api/exercises}}, check: {{status: 200}}}}\nslos:\n  - {{load: error_rate, max: 1%}}\n{extra}"
+    );
+    let path = dir.join(format!("{name}.yaml"));
+    std::fs::write(&path, manifest).expect("write manifest");
+    (path, port)
+}
+
+/// The demo stack without its monitoring, its gateway on a free loopback port, written as
+/// `<name>.yml` in the tests' folder; returns the port.
+fn stack_file(name: &str, image: &str, edits: &[(&str, &str)]) -> u16 {
     let port = free_port();
     let dir = root().join("target").join("test-tmp").join("swarm");
     std::fs::create_dir_all(&dir).expect("dir");
@@ -58,12 +71,7 @@ fn experiment_with(
         c.replace(from, to)
     });
     std::fs::write(dir.join(format!("{name}.yml")), compose).expect("write stack");
-    let manifest = format!(
-        "apiVersion: soy/v1\nkind: Experiment\nmetadata: {{name: {name}}}\nstack:\n  driver: swarm\n  file: {name}.yml\n  name: {stack}\n  replicas: {{ms-exercise: 2}}\n  ready: {{timeout: {ready_timeout}, http: [{{url: \"http://127.0.0.1:{port}/health\"}}]}}\nload:\n  host: http://127.0.0.1:{port}\n  users: 5\n  spawn_rate: 100\n  run_time: 8s\n{load_extra}  think_time: {{min: 20ms, max: 40ms}}\n  tasks:\n    - {{name: list, request: {{path: /api/exercises}}, check: {{status: 200}}}}\nslos:\n  - {{load: error_rate, max: 1%}}\n{extra}"
-    );
-    let path = dir.join(format!("{name}.yaml"));
-    std::fs::write(&path, manifest).expect("write manifest");
-    (path, port)
+    port
 }
 
 fn summary(name: &str) -> serde_json::Value {
@@ -387,6 +395,9 @@ fn the_shipped_swarm_demo_runs_with_its_own_prometheus() {
     requires!(docker);
     // experiments/swarm-demo.yaml as a user runs it: the stack's Prometheus (soy-prometheus)
     // scrapes the gateway and soy's cAdvisor-compatible exporter through a swarm config.
+    let _ports = super::harness::SHIPPED_SWARM_PORTS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let m = root().join("experiments/swarm-demo.yaml");
     let args = apply_args(&m);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -470,4 +481,184 @@ fn the_shipped_stacks_translate_and_their_prometheus_configs_are_valid() {
             .expect("promtool from Debian's prometheus package (scripts/test-all installs it)");
         assert!(out.status.success(), "{config}: {}", text(&out.stdout));
     }
+}
+
+fn require_locust_image() {
+    let found = std::process::Command::new("docker")
+        .args(["image", "inspect", "soy-locust:latest"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "this test needs soy-locust:latest: bash scripts/build-images"
+    );
+}
+
+fn json_file(path: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("json file")).expect("json")
+}
+
+/// The Aggregated request count of Locust's `_stats.csv`.
+fn csv_total(path: &std::path::Path) -> u64 {
+    let t = std::fs::read_to_string(path).expect("_stats.csv");
+    let row = t
+        .lines()
+        .find(|l| l.starts_with(",Aggregated,"))
+        .expect("Aggregated row");
+    row.split(',')
+        .nth(2)
+        .expect("count")
+        .parse()
+        .expect("count")
+}
+
+#[test]
+fn the_shipped_locust_swarm_example_runs_a_master_and_two_workers() {
+    requires!(docker);
+    require_locust_image();
+    let _ports = super::harness::SHIPPED_SWARM_PORTS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let m = root().join("experiments/locust-swarm.yaml");
+    let args = apply_args(&m);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (out, _) = soy(&args, Duration::from_secs(400));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let dir = std::fs::canonicalize(runs().join("locust-swarm").join("latest")).expect("latest");
+    let results = json_file(&dir.join("results.json"));
+    let l = &results["locust"];
+    assert_eq!(l["most_workers"], 2, "{l}");
+    assert_eq!(l["final_stats"], true, "{l}");
+    // Debian's Locust in the image, its version from the image's label.
+    assert_eq!(l["version"], "2.12.1", "{l}");
+    let workers = l["workers"].as_array().expect("workers");
+    assert_eq!(workers.len(), 2, "{l}");
+    // The master's total is Locust's CSV, and the sum of what each worker reported.
+    let total = results["total"]["requests"].as_u64().expect("total");
+    assert!(total > 500, "{total}");
+    assert_eq!(total, csv_total(&dir.join("locust/locust_stats.csv")));
+    let summed: u64 = workers
+        .iter()
+        .map(|w| w["requests"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(summed, total, "{l}");
+    assert!(
+        workers.iter().all(|w| w["most_users"] == 10),
+        "20 users over two workers: {l}"
+    );
+    // The gateway (scraped by the stack's Prometheus) forwarded every request but the
+    // logins it answers itself, within 1%.
+    let logins = results["requests"]
+        .as_array()
+        .expect("requests")
+        .iter()
+        .find(|r| r["name"] == "/login")
+        .and_then(|r| r["requests"].as_u64())
+        .unwrap_or(0);
+    let series = json_file(&dir.join("metrics/series.json"));
+    let upstream = series
+        .as_array()
+        .expect("series")
+        .iter()
+        .find(|q| q["name"] == "upstream_completed")
+        .and_then(|q| q["series"][0]["points"].as_array().cloned())
+        .expect("upstream_completed")
+        .iter()
+        .filter_map(|p| p[1].as_f64())
+        .fold(0.0, f64::max);
+    let expected = (total - logins) as f64;
+    assert!(
+        (upstream - expected).abs() <= 0.01 * expected,
+        "gateway {upstream} vs Locust {expected}"
+    );
+    // Each container's output is kept, and nothing of Locust's is left on the swarm.
+    for log in ["locust.log", "locust-worker-1.log", "locust-worker-2.log"] {
+        assert!(dir.join("logs").join(log).is_file(), "{log}");
+    }
+    let report = std::fs::read_to_string(dir.join("report.md")).expect("report");
+    assert!(
+        report.contains("| Locust worker | most users | requests |"),
+        "{report}"
+    );
+    assert_eq!(leftovers("soy-locust-demo").trim(), "");
+}
+
+#[test]
+fn a_locust_worker_killed_mid_run_is_reported_and_the_run_goes_on() {
+    requires!(docker);
+    require_locust_image();
+    let stack = format!("soylk{}", std::process::id());
+    let name = "locust-worker-lost";
+    let port = stack_file(name, "soy-demo:latest", &[]);
+    let m = root()
+        .join("target/test-tmp/swarm")
+        .join(format!("{name}.yaml"));
+    std::fs::write(
+        &m,
+        format!(
+            "apiVersion: soy/v1\nkind: Experiment\nmetadata: {{name: {name}}}\nstack:\n  driver: swarm\n  file: {name}.yml\n  name: {stack}\n  ready: {{timeout: 120s, http: [{{url: \"http://127.0.0.1:{port}/health\"}}]}}\nload:\n  driver: locust\n  locust: {{file: {file}, workers: 2}}\n  host: http://gateway:8080\n  users: 8\n  spawn_rate: 8\n  run_time: 24s\nslos:\n  - {{load: error_rate, max: 1%}}\nreport: {{formats: [markdown, json]}}\n",
+            file = root().join("experiments/locust/locustfile.py").display()
+        ),
+    )
+    .expect("write manifest");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_soy"))
+        .args(apply_args(&m))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Once the load runs (the gateway has forwarded requests, which only the load sends),
+    // one worker's container is killed.
+    let deadline = std::time::Instant::now() + Duration::from_secs(180);
+    let forwarded = || {
+        super::gateway_metric(
+            port,
+            "envoy_cluster_upstream_rq_total{envoy_cluster_name=\"ms_exercise_cluster\"}",
+        )
+    };
+    while forwarded() < 50.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the load never started"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let label = format!("label=com.docker.swarm.service.name={stack}_locust-worker");
+    let ids = docker(&["ps", "-q", "--filter", &label]);
+    let victim = ids.lines().next().expect("a worker container").to_string();
+    docker(&["kill", &victim]);
+    let at_kill = forwarded();
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let dir = std::fs::canonicalize(runs().join(name).join("latest")).expect("latest");
+    let results = json_file(&dir.join("results.json"));
+    let workers = results["locust"]["workers"].as_array().expect("workers");
+    assert_eq!(workers.len(), 2, "{results}");
+    let lost: Vec<&serde_json::Value> = workers
+        .iter()
+        .filter(|w| w["lost_at_s"].is_number())
+        .collect();
+    assert_eq!(lost.len(), 1, "one worker lost: {workers:?}");
+    assert!(
+        lost[0]["id"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with(&victim[..12]),
+        "the killed one ({victim}): {workers:?}"
+    );
+    // The run went on with the other worker: requests after the kill.
+    let total = results["total"]["requests"].as_f64().expect("total");
+    assert!(
+        total > at_kill + 50.0,
+        "{total} requests, {at_kill} at the kill"
+    );
+    let summary = json_file(&dir.join("summary.json"));
+    let note = summary["load"]["note"].as_str().unwrap_or("");
+    assert!(
+        note.contains("1 of 2 Locust workers stopped reporting"),
+        "{note}"
+    );
+    let report = std::fs::read_to_string(dir.join("report.md")).expect("report");
+    assert!(report.contains("lost at"), "{report}");
+    assert_eq!(leftovers(&stack).trim(), "");
 }

@@ -34,6 +34,8 @@ pub struct LocustRun {
     pub metrics_port: Option<u16>,
     /// Where the manifest's relative paths start (Locust runs there).
     pub workdir: PathBuf,
+    /// A master and workers on the swarm instead of Locust on this machine.
+    pub swarm: Option<super::swarm::SwarmSetup>,
 }
 
 /// Where a run's Locust files go.
@@ -146,6 +148,8 @@ impl LocustRun {
             ),
             ("SOY_LOCUST_CSV".into(), layout.csv.display().to_string()),
             ("PYTHONUNBUFFERED".into(), "1".into()),
+            // No `__pycache__` beside the user's locustfiles or in the run directory.
+            ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
         ]
         .into_iter()
         .chain(layout.run.as_ref().and_then(|r| {
@@ -229,6 +233,7 @@ mod tests {
             warmup: Duration::ZERO,
             metrics_port: None,
             workdir: "/m".into(),
+            swarm: None,
         }
     }
 

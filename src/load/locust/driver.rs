@@ -13,6 +13,7 @@ use nix::sys::signal::Signal;
 
 use super::command::{HOOK, Layout, LocustRun, shape_python};
 use super::stats::{Final, Rows, Snapshot, failures, measured};
+use super::swarm::{Deployed, Ended};
 use crate::load::engine::Progress;
 use crate::load::exporter::Exposition;
 use crate::load::live::Live;
@@ -38,6 +39,8 @@ pub enum DriverError {
     },
     #[error("Locust did not start")]
     Start(#[source] SpawnError),
+    #[error("cannot start Locust's master and workers on the swarm")]
+    Swarm(#[source] crate::stack::StackError),
     #[error(transparent)]
     Serve(#[from] crate::load::EngineError),
     /// `driver: locust` without the Locust settings the plan resolves (a bug, said as one).
@@ -152,7 +155,14 @@ impl crate::load::driver::LoadDriver for LocustDriver {
             workdir: self.run.workdir.clone(),
             log: self.layout.log.clone(),
         };
-        let mut locust = Supervised::start(&spawn).map_err(DriverError::Start)?;
+        let mut locust = match &self.run.swarm {
+            None => Launched::Local(Supervised::start(&spawn).map_err(DriverError::Start)?),
+            Some(setup) => Launched::Swarm(
+                Deployed::start(&self.run, &self.layout, setup)
+                    .await
+                    .map_err(DriverError::Swarm)?,
+            ),
+        };
         let live = Live::new(false);
         let mut reader = LiveReader::new(self.layout.live());
         let mut rows = Rows {
@@ -161,7 +171,12 @@ impl crate::load::driver::LoadDriver for LocustDriver {
         };
         let started = Instant::now();
         let run_time = self.run.run_time.unwrap_or(Duration::ZERO);
-        let limit = self.run.run_time.map(|t| t + OVERRUN);
+        // On the swarm the master also waits for its workers to connect.
+        let startup = match &self.run.swarm {
+            Some(_) => OVERRUN + super::swarm::WORKERS_WAIT,
+            None => OVERRUN,
+        };
+        let limit = self.run.run_time.map(|t| t + startup);
         let mut stopping: Option<Instant> = None;
         // Whether Locust itself has been sent its SIGTERM (it may not have started yet).
         let mut told = false;
@@ -177,15 +192,15 @@ impl crate::load::driver::LoadDriver for LocustDriver {
                 _ = tick.tick() => {}
             }
             self.follow(&mut reader, &mut rows, &live, started, run_time);
-            if let Some(status) = locust.exited() {
+            if let Some(status) = locust.ended().await {
                 break Some(status);
             }
             match stopping {
                 Some(t) if t.elapsed() >= STOP_GRACE => {
-                    locust.kill();
+                    locust.kill().await;
                     break None;
                 }
-                Some(_) if !told => told = locust.signal_program(Signal::SIGTERM) > 0,
+                Some(_) if !told => told = locust.terminate().await,
                 None if limit.is_some_and(|l| started.elapsed() >= l) => {
                     stopping = Some(Instant::now());
                 }
@@ -194,6 +209,7 @@ impl crate::load::driver::LoadDriver for LocustDriver {
         };
         self.follow(&mut reader, &mut rows, &live, started, run_time);
         live.finish();
+        locust.finish(&self.layout.log).await;
         let fin: Option<Final> = match std::fs::read_to_string(self.layout.final_stats()) {
             Ok(t) => serde_json::from_str(&t)
                 .inspect_err(|e| {
@@ -216,16 +232,17 @@ impl crate::load::driver::LoadDriver for LocustDriver {
                 entries: f.entries.clone(),
                 total: f.total.clone(),
                 workers: None,
+                worker_requests: None,
             };
             rows.push(end, &self.run.segments);
             if let (Some(text), Ok(mut out)) = (rows.exposition(), self.exposition.lock()) {
                 *out = text;
             }
         }
-        let code = status.and_then(|s| s.code());
+        let code = status.as_ref().and_then(|s| s.code);
         if fin.is_none() && rows.last.as_ref().is_none_or(|s| !s.started()) {
             return Err(DriverError::Early {
-                status: status.map_or_else(|| "killed".into(), |s| s.to_string()),
+                status: status.map_or_else(|| "killed".into(), |s| s.text),
                 log: self.layout.log.clone(),
                 tail: crate::process::tail(&self.layout.log, 15),
             });
@@ -293,13 +310,18 @@ impl LocustDriver {
             (None, None) => Default::default(),
         };
         let (total, requests) = measured(&entries, &total, warm, measured_s);
+        let reported = fin.as_ref().and_then(|f| f.worker_requests.as_ref());
         let workers = rows
             .workers
             .iter()
-            .map(|(id, (users, state))| WorkerInfo {
+            .map(|(id, w)| WorkerInfo {
                 id: id.clone(),
-                most_users: *users,
-                last_state: state.clone(),
+                most_users: w.most_users,
+                last_state: w.last_state.clone(),
+                requests: reported
+                    .and_then(|r| r.get(id).copied())
+                    .unwrap_or(w.requests),
+                lost_at_s: w.lost_at.map(|t| (t - t0).max(0.0)),
             })
             .collect();
         Results {
@@ -331,6 +353,49 @@ impl LocustDriver {
                 workers,
                 most_workers: rows.most_workers,
             }),
+        }
+    }
+}
+
+/// Locust as started: a process group here, or a master and workers on the swarm.
+enum Launched {
+    Local(Supervised),
+    Swarm(Deployed),
+}
+
+impl Launched {
+    /// How Locust (its master) ended, once it has.
+    async fn ended(&mut self) -> Option<Ended> {
+        match self {
+            Launched::Local(p) => p.exited().map(|s| Ended {
+                code: s.code(),
+                text: s.to_string(),
+            }),
+            Launched::Swarm(d) => d.ended().await,
+        }
+    }
+
+    /// Asks Locust to stop (it writes its final statistics); whether it was told.
+    async fn terminate(&mut self) -> bool {
+        match self {
+            Launched::Local(p) => p.signal_program(Signal::SIGTERM) > 0,
+            Launched::Swarm(d) => d.signal("SIGTERM").await,
+        }
+    }
+
+    async fn kill(&mut self) {
+        match self {
+            Launched::Local(p) => p.kill(),
+            Launched::Swarm(d) => {
+                d.signal("SIGKILL").await;
+            }
+        }
+    }
+
+    /// On the swarm: the containers' output kept, the services removed.
+    async fn finish(self, log: &Path) {
+        if let Launched::Swarm(d) = self {
+            d.finish(log).await;
         }
     }
 }

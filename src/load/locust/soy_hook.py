@@ -32,7 +32,15 @@ CSV_PREFIX = os.environ.get("SOY_LOCUST_CSV")
 # Workers send their statistics to the master this often (Locust's default is 3 s).
 locust.runners.WORKER_REPORT_INTERVAL = 1.0
 
+# Debian's build carries an empty version, and a master refuses a worker that reports none
+# ("an old (pre 2.0) worker"): master and workers both load this hook, so both say this one.
+if not locust.runners.__version__:
+    locust.runners.__version__ = os.environ.get("SOY_LOCUST_VERSION") or "0.0.0+unversioned"
+
 _env = []
+# Requests each worker has reported to the master (its reports are differences since the
+# last one), by worker id: what each worker sent, Locust keeping only the merged totals.
+_worker_requests = {}
 
 
 def _entry(e, buckets):
@@ -73,6 +81,7 @@ def _snapshot(env):
     workers = _workers(runner)
     if workers is not None:
         line["workers"] = workers
+        line["worker_requests"] = dict(_worker_requests)
     return line
 
 
@@ -80,7 +89,7 @@ def _write_final(env):
     runner = env.runner
     final = {
         "t": time.time(),
-        "locust_version": locust.__version__,
+        "locust_version": locust.__version__ or os.environ.get("SOY_LOCUST_VERSION", ""),
         "start_time": env.stats.total.start_time,
         "last_request": env.stats.total.last_request_timestamp,
         "entries": [_entry(e, True) for e in env.stats.entries.values()],
@@ -92,6 +101,7 @@ def _write_final(env):
             for x in runner.exceptions.values()
         ],
         "workers": _workers(runner),
+        "worker_requests": dict(_worker_requests),
     }
     tmp = FINAL + ".tmp"
     with open(tmp, "w") as f:
@@ -126,11 +136,18 @@ def _live_loop(env):
             gevent.sleep(1.0 - (time.time() - start) % 1.0)
 
 
+def _on_worker_report(client_id, data, **_kwargs):
+    total = data.get("stats_total") or {}
+    _worker_requests[client_id] = _worker_requests.get(client_id, 0) + total.get("num_requests", 0)
+
+
 @events.init.add_listener
 def _on_init(environment, **_kwargs):
     if isinstance(environment.runner, WorkerRunner):
         return
     _env.append(environment)
+    if isinstance(environment.runner, MasterRunner):
+        environment.events.worker_report.add_listener(_on_worker_report)
     if LIVE:
         gevent.spawn(_live_loop, environment)
     if environment.shape_class is not None:

@@ -50,6 +50,9 @@ pub struct Snapshot {
     pub total: EntryStat,
     #[serde(default)]
     pub workers: Option<Vec<WorkerStat>>,
+    /// Requests each worker has reported, by worker id (on a master).
+    #[serde(default)]
+    pub worker_requests: Option<BTreeMap<String, u64>>,
 }
 
 impl Snapshot {
@@ -96,6 +99,9 @@ pub struct Final {
     pub total: EntryStat,
     pub errors: Vec<LocustFailure>,
     pub exceptions: Vec<LocustException>,
+    /// Requests each worker reported, by worker id (on a master).
+    #[serde(default)]
+    pub worker_requests: Option<BTreeMap<String, u64>>,
 }
 
 /// Locust's percentile of a bucketed distribution (`calculate_response_time_percentile`):
@@ -187,14 +193,27 @@ impl EntryStat {
 }
 
 /// Turns snapshots, as they arrive, into soy's per-second rows.
+/// One Locust worker as the master's snapshots showed it.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct WorkerSeen {
+    /// The most users it ran at once.
+    pub most_users: u64,
+    /// Its state in the last snapshot that listed it (`gone` once the master dropped it).
+    pub last_state: String,
+    /// The requests it reported.
+    pub requests: u64,
+    /// When the master first found it missing (its heartbeats stopped), Unix seconds.
+    pub lost_at: Option<f64>,
+}
+
 #[derive(Debug, Default)]
 pub struct Rows {
     /// The snapshot the load started at (the last one before the test began).
     pub origin: Option<Snapshot>,
     pub last: Option<Snapshot>,
     pub rows: Vec<SecondRow>,
-    /// Workers seen, with the most users each ran and its last state.
-    pub workers: BTreeMap<String, (u64, String)>,
+    /// Workers seen, by id.
+    pub workers: BTreeMap<String, WorkerSeen>,
     /// The largest number of workers connected at once.
     pub most_workers: usize,
     /// Seconds of warm-up, excluded from the statistics.
@@ -209,19 +228,24 @@ impl Rows {
         if let Some(ws) = &s.workers {
             self.most_workers = self.most_workers.max(ws.len());
             for w in ws {
-                let e = self
-                    .workers
-                    .entry(w.id.clone())
-                    .or_insert((0, String::new()));
-                e.0 = e.0.max(w.users);
-                e.1 = w.state.clone();
-            }
-            // A worker the master no longer lists has gone.
-            for (id, e) in self.workers.iter_mut() {
-                if !ws.iter().any(|w| &w.id == id) && e.1 != "gone" {
-                    e.1 = "gone".into();
+                let e = self.workers.entry(w.id.clone()).or_default();
+                e.most_users = e.most_users.max(w.users);
+                e.last_state = w.state.clone();
+                if w.state == "missing" {
+                    e.lost_at.get_or_insert(s.t);
                 }
             }
+            // A worker the master no longer lists while the test runs has gone (at the end
+            // the master drops every worker as it quits).
+            let running = matches!(s.state.as_str(), "running" | "spawning");
+            for (id, e) in self.workers.iter_mut() {
+                if running && !ws.iter().any(|w| &w.id == id) && e.last_state != "gone" {
+                    e.last_state = "gone".into();
+                }
+            }
+        }
+        for (id, n) in s.worker_requests.iter().flatten() {
+            self.workers.entry(id.clone()).or_default().requests = *n;
         }
         let Some(prev) = self.last.replace(s.clone()) else {
             if !s.started() {
@@ -398,6 +422,7 @@ mod tests {
             }],
             total,
             workers: None,
+            worker_requests: None,
         }
     }
 

@@ -167,9 +167,24 @@ pub struct LocustSettings {
     /// ones soy sets itself are refused).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<String>,
-    /// How to start Locust: a program on `PATH` or a path relative to the manifest.
+    /// How to start Locust: a program on `PATH` or a path relative to the manifest. With
+    /// `workers`, the program that checks the locustfile before deploy.
     #[serde(default = "default_locust_command")]
     pub command: String,
+    /// Locust workers on the swarm (`stack.driver: swarm`): soy starts a Locust master and
+    /// this many worker tasks in the stack's network once the stack is ready, and `load.host`
+    /// names a service of the stack. Not together with `processes`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub workers: Option<u32>,
+    /// The image the master and workers run (`scripts/build-images` builds
+    /// `soy-locust:latest`, Debian's Locust 2.12).
+    #[serde(default = "default_locust_image")]
+    pub image: String,
+}
+
+fn default_locust_image() -> String {
+    "soy-locust:latest".into()
 }
 
 fn default_locust_command() -> String {

@@ -44,7 +44,7 @@ pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment) {
     if let Some(ca) = &l.tls.ca_file {
         c.file(&base.key("tls").key("ca_file"), ca, "CA file");
     }
-    super::locust::check(c, &base, l);
+    super::locust::check(c, &base, l, exp.stack.driver_name());
     scenario(c, &base, exp);
 }
 

@@ -95,7 +95,7 @@ pub fn files(list: &str) -> Vec<&str> {
         .collect()
 }
 
-pub(super) fn check(c: &mut Checker<'_>, base: &Pointer, l: &Load) {
+pub(super) fn check(c: &mut Checker<'_>, base: &Pointer, l: &Load, stack_driver: &str) {
     let settings = l.locust.as_ref();
     match (l.driver, settings) {
         (Driver::Soy, Some(_)) => {
@@ -176,6 +176,27 @@ pub(super) fn check(c: &mut Checker<'_>, base: &Pointer, l: &Load) {
                 format!("`{flag}` is set by soy"),
             )
             .help = Some(format!("use {instead}"));
+        }
+    }
+    if let Some(n) = s.workers {
+        if stack_driver != "swarm" {
+            c.value(
+                &p.key("workers"),
+                format!("Locust workers run on the swarm; this stack's driver is `{stack_driver}`"),
+            )
+            .help = Some(
+                "use `stack.driver: swarm`, or `locust.processes` for workers on this machine"
+                    .into(),
+            );
+        }
+        if s.processes.is_some() {
+            c.key(
+                &p.key("processes"),
+                "`processes` and `workers` both say where Locust's workers run",
+            )
+            .help = Some(format!(
+                "keep `workers: {n}` (on the swarm) or `processes` (on this machine)"
+            ));
         }
     }
     for (i, u) in s.user_classes.iter().enumerate() {
