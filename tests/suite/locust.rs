@@ -492,3 +492,74 @@ fn debians_python3_locust_runs_under_soy_too() {
         .collect();
     assert!(active.contains(&2) && active.contains(&4), "{active:?}");
 }
+
+#[test]
+fn locust_workers_are_checked_against_the_stack() {
+    requires!(locust);
+    let t = Test::new("locust-workers-bad");
+    let demo = root().join("stacks/demo-swarm.yml");
+    let manifest = |name: &str, stack: &str, locust: &str, host: &str| {
+        t.write(
+            &format!("{name}.yaml"),
+            &format!(
+                "apiVersion: soy/v1\nkind: Experiment\nmetadata: {{name: {name}}}\nstack: {stack}\nload:\n  driver: locust\n  locust: {{file: {}{locust}}}\n  host: {host}\n  users: 2\n  run_time: 5s\n",
+                locustfile().display()
+            ),
+        )
+    };
+    let swarm = format!("{{driver: swarm, file: {}, name: lw}}", demo.display());
+    let cases = [
+        (
+            manifest(
+                "external",
+                "{driver: external}",
+                ", workers: 2",
+                "http://127.0.0.1:9",
+            ),
+            vec![
+                "Locust workers run on the swarm; this stack's driver is `external`",
+                "`locust.processes` for workers on this machine",
+            ],
+        ),
+        (
+            manifest(
+                "both",
+                &swarm,
+                ", workers: 2, processes: 2",
+                "http://gateway:8080",
+            ),
+            vec!["`processes` and `workers` both say where Locust's workers run"],
+        ),
+        (
+            manifest("host", &swarm, ", workers: 2", "http://gatway:8080"),
+            vec![
+                "`load.host` must name one of its services",
+                "not `gatway`",
+                "did you mean `gateway`?",
+            ],
+        ),
+    ];
+    for (m, said) in &cases {
+        let run = spawn_path(&["validate", m.to_str().expect("utf8")], &venv_path())
+            .wait(Duration::from_secs(60));
+        let err = text(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{err}");
+        for s in said {
+            assert!(err.contains(s), "{s:?} not in:\n{err}");
+        }
+    }
+    // The same manifest naming the gateway service is valid, and its plan places Locust in
+    // the gateway's network.
+    let good = manifest("good", &swarm, ", workers: 3", "http://gateway:8080");
+    let run = spawn_path(
+        &["plan", good.to_str().expect("utf8"), "--output", "json"],
+        &venv_path(),
+    )
+    .wait(Duration::from_secs(60));
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    let plan: Value = serde_json::from_slice(&run.stdout).expect("plan json");
+    let s = &plan["load"]["locust"]["swarm"];
+    assert_eq!(s["network"], "lw_backend", "{s}");
+    assert_eq!(s["target"], "gateway", "{s}");
+    assert_eq!(s["workers"], 3, "{s}");
+}
