@@ -19,6 +19,7 @@ pub mod plan;
 pub mod process;
 pub mod promql;
 pub mod report;
+pub mod rules;
 pub mod run;
 pub mod scrape;
 pub mod stack;

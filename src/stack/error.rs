@@ -20,6 +20,10 @@ pub enum StackError {
     /// A published port or a virtual IP that needs the kernel's IPVS, which is missing.
     #[error("{0}")]
     NeedsIpvs(String),
+    #[error(
+        "the image {0} is not on this Docker engine: build it with `bash scripts/build-images` (soy-locust:latest), or name another in `locust.image`"
+    )]
+    NoImage(String),
     #[error("cannot write {}", .path.display())]
     WriteLog {
         path: PathBuf,

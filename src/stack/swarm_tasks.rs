@@ -47,6 +47,11 @@ impl Swarm {
             .unwrap_or_default())
     }
 
+    /// Whether the engine has the image.
+    pub async fn image_exists(&self, image: &str) -> bool {
+        self.docker.inspect_image(image).await.is_ok()
+    }
+
     /// A label of a local image, if the image has it.
     pub async fn image_label(&self, image: &str, key: &str) -> Option<String> {
         let i = self.docker.inspect_image(image).await.ok()?;

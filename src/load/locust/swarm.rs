@@ -225,6 +225,9 @@ impl Deployed {
         setup: &SwarmSetup,
     ) -> Result<Deployed, StackError> {
         let sw = Swarm::connect().await?;
+        if !sw.image_exists(&setup.image).await {
+            return Err(StackError::NoImage(setup.image.clone()));
+        }
         let node = sw.node_id().await?;
         let version = sw.image_label(&setup.image, "soy.locust.version").await;
         let spec = spec(run, layout, setup, &node, version.as_deref());
