@@ -74,6 +74,7 @@ impl PrometheusError {
 }
 
 /// A configured client.
+#[derive(Clone)]
 pub struct Client {
     base: Target,
     headers: Vec<(String, String)>,

@@ -1,8 +1,10 @@
 //! The resolved experiment: what `soy apply` will do, in order, with every template rendered.
 //! `soy plan` prints it; the run pipeline executes it. Secrets stay as `${env:NAME}`.
 
+mod alerts;
 mod check_locust;
 mod check_metrics;
+pub use alerts::AlertPlan;
 pub use check_locust::LocustPlan;
 pub mod exec;
 mod render;
@@ -38,6 +40,10 @@ pub struct Plan {
     pub load: LoadPlan,
     pub metrics: MetricsPlan,
     pub slos: Vec<String>,
+    /// Alerting rules, rendered, evaluated every `evaluation_interval` during the load.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<AlertPlan>,
+    pub evaluation_interval: Duration,
     pub reports: Vec<Format>,
     /// What the run executes (not printed: `resolved.json` is the rest).
     #[serde(skip)]
@@ -203,6 +209,18 @@ fn build_with(
                 .collect(),
         });
     check_metrics::check(&mut c, &m.experiment, facts.as_ref());
+    let alert_cx = facts.as_ref().map(|f| QueryContext {
+        stack: f.name.clone(),
+        services: f.services.clone(),
+        rate_window: m.experiment.metrics.rate_window,
+        step: m
+            .experiment
+            .metrics
+            .step
+            .unwrap_or(m.experiment.metrics.rate_window),
+        vars: m.experiment.vars.clone(),
+    });
+    alerts::check(&mut c, &m.experiment, alert_cx.as_ref());
     let trace = read_trace(m, &mut c);
     let swarm_plan = resolved.as_ref().ok().and_then(|(_, s)| s.as_ref());
     let locust = check_locust::check(&mut c, &m.experiment, swarm_plan);
@@ -383,6 +401,11 @@ fn assemble(
             queries,
         },
         slos: exp.slos.iter().map(describe_slo).collect(),
+        alerts: alerts::resolve(exp, &cx).map_err(|message| PlanError::Other {
+            file: file.clone(),
+            message,
+        })?,
+        evaluation_interval: Duration(alerts::interval(exp)),
         reports: exp.report.formats.clone(),
         exec: exec::resolve(m).map_err(|(field, source)| PlanError::Template {
             file,

@@ -61,6 +61,9 @@ pub struct Summary {
     /// Timed actions and what became of them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<Event>,
+    /// Each alert of `alerts:` that became active, with its state changes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<crate::rules::record::AlertRecord>,
     /// What soy worked around: damaged or missing files of a stored run, fallbacks taken.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,

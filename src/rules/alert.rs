@@ -15,6 +15,15 @@ pub const RESOLVED_RETENTION: f64 = 15.0 * 60.0;
 /// An alert's labels: the result element's, as a sorted map.
 pub type Labels = BTreeMap<String, String>;
 
+/// Labels as PromQL writes them: `{service="gateway"}` (nothing when there are none).
+pub fn show(labels: &Labels) -> String {
+    if labels.is_empty() {
+        return String::new();
+    }
+    let pairs: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+    format!("{{{}}}", pairs.join(", "))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum State {

@@ -5,4 +5,6 @@
 //! `autoscale:`, and the rule-file writer build on them.
 
 pub mod alert;
+pub mod annotation;
+pub mod record;
 pub mod scale;

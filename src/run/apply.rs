@@ -58,6 +58,8 @@ pub struct Run<'a> {
     pub results: Option<Results>,
     pub metrics: Vec<QueryResult>,
     pub events: Vec<Event>,
+    /// The alerts of `alerts:` that became active, with their state changes.
+    pub alerts: Vec<crate::rules::record::AlertRecord>,
     /// Unix seconds at which the load started.
     pub load_start: Option<f64>,
 }
@@ -105,6 +107,7 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<Outcome, Error> {
         results: None,
         metrics: Vec::new(),
         events: Vec::new(),
+        alerts: Vec::new(),
         load_start: None,
     };
     Ok(rt.block_on(async move {

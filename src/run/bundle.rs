@@ -186,6 +186,7 @@ fn from_record(r: &RunRecord, killed: bool, dir: &Path) -> Summary {
         load: None,
         metrics: Vec::new(),
         events: Vec::new(),
+        alerts: Vec::new(),
         warnings: Vec::new(),
     }
 }

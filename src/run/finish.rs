@@ -20,6 +20,7 @@ pub fn finish(mut run: Run<'_>) -> Outcome {
     let (status, exit_code) = match (&run.ended, failed) {
         (Some(StopReason::Interrupted), _) => (RunStatus::Incomplete, exit::INTERRUPTED),
         (Some(_), _) if interrupted => (RunStatus::Incomplete, exit::INTERRUPTED),
+        (Some(StopReason::Aborted { .. }), _) => (RunStatus::Aborted, exit::SLO_FAILED),
         (Some(_), _) => (RunStatus::Incomplete, exit::RUNTIME),
         (None, true) => (RunStatus::Failed, exit::SLO_FAILED),
         (None, false) => (RunStatus::Passed, exit::OK),
@@ -41,6 +42,7 @@ pub fn finish(mut run: Run<'_>) -> Outcome {
         load: run.results.as_ref().map(LoadSummary::from_results),
         metrics: run.metrics.iter().map(metric_summary).collect(),
         events: run.events.clone(),
+        alerts: run.alerts.clone(),
         warnings: Vec::new(),
     };
     let record = RunRecord {
@@ -158,8 +160,10 @@ fn print(run: &Run<'_>, summary: &Summary, problems: &[String]) {
                 .map_or("no data".into(), |o| format!("{o:.3} {}", v.unit))
         );
     }
-    if let Some(r) = &summary.reason {
-        eprintln!("soy: run incomplete: {r}");
+    match &summary.reason {
+        Some(r) if summary.status == "aborted" => eprintln!("soy: run {r}"),
+        Some(r) => eprintln!("soy: run incomplete: {r}"),
+        None => {}
     }
 }
 

@@ -18,6 +18,8 @@ pub struct During {
     watcher: Option<Watcher>,
     actions: Option<Background<Vec<Event>>>,
     scrape: Option<Scrape>,
+    /// `alerts:`, evaluated live.
+    rules: Option<Background<super::rules_phase::Evaluated>>,
     /// Turns "a service died" into the run's stop signal.
     forward: Option<tokio::task::JoinHandle<()>>,
 }
@@ -25,10 +27,21 @@ pub struct During {
 impl During {
     /// Stops the background work; returns what the watcher and the actions gathered, and
     /// the scraper (still to be finished by the collect phase).
-    pub async fn finish(self) -> (Watched, Vec<Event>, Option<Scrape>) {
+    pub async fn finish(
+        self,
+    ) -> (
+        Watched,
+        Vec<Event>,
+        Option<Scrape>,
+        super::rules_phase::Evaluated,
+    ) {
         if let Some(f) = self.forward {
             f.abort();
         }
+        let evaluated = match self.rules {
+            Some(r) => r.finish().await,
+            None => Default::default(),
+        };
         let watched = match self.watcher {
             Some(w) => w.task.finish().await,
             None => Watched::default(),
@@ -37,7 +50,7 @@ impl During {
             Some(a) => a.finish().await,
             None => Vec::new(),
         };
-        (watched, events, self.scrape)
+        (watched, events, self.scrape, evaluated)
     }
 }
 
@@ -79,7 +92,20 @@ pub async fn run<L: LoadDriver>(
         }
     }
     let p = run.phases.begin("load");
-    run.load_start = Some(crate::clock::now());
+    let load_start = crate::clock::now();
+    run.load_start = Some(load_start);
+    let live = match (&during.scrape, &run.metrics_source.prometheus) {
+        (Some(s), _) => Some(super::rules_phase::Live::Embedded(s.store())),
+        (None, Some(c)) => Some(super::rules_phase::Live::Prometheus(c.clone())),
+        (None, None) => None,
+    };
+    during.rules = super::rules_phase::start(
+        &run.plan.alerts,
+        run.plan.evaluation_interval.0,
+        live,
+        load_start,
+        run.stop.clone(),
+    );
     super::apply::checkpoint(run);
     during.actions = stack.act(run.plan.exec.experiment.actions.clone());
     let result = match engine {

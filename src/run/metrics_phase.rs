@@ -34,6 +34,13 @@ pub struct Scrape {
     task: Background<Vec<scraper::Source>>,
 }
 
+impl Scrape {
+    /// The store the scraper writes (for rules evaluated while it does).
+    pub fn store(&self) -> Arc<Mutex<crate::tsdb::Store>> {
+        self.store.clone()
+    }
+}
+
 /// Checks a Prometheus source before anything is deployed (`after_ready`: the second chance).
 pub async fn check(run: &mut Run<'_>, after_ready: bool) {
     let MetricsSource::Prometheus(src) = &run.plan.exec.experiment.metrics.source else {
@@ -100,7 +107,22 @@ pub(super) fn start_scrape(
 /// over the load's window, from the embedded store or the Prometheus source.
 pub async fn collect(run: &mut Run<'_>, during: During) {
     let p = run.phases.begin("collect");
-    let (watched, events, scrape) = during.finish().await;
+    let (watched, events, scrape, evaluated) = during.finish().await;
+    for a in &evaluated.alerts {
+        for c in &a.changes {
+            run.events.push(crate::report::summary::Event {
+                at: c.at,
+                what: format!(
+                    "alert {}{} {}",
+                    a.name,
+                    crate::rules::alert::show(&a.labels),
+                    c.state
+                ),
+                error: None,
+            });
+        }
+    }
+    run.alerts = evaluated.alerts;
     let Watched {
         metrics, events: e, ..
     } = watched;

@@ -1,5 +1,5 @@
 //! The run: `soy apply`'s lifecycle as phases over a `Run` value (`apply.rs`, then
-//! `metrics_phase`, `load_phase`, `finish`), its stop signal and typed outcome (`stop`),
+//! `metrics_phase`, `load_phase` with `rules_phase` beside the load, `finish`), its stop signal and typed outcome (`stop`),
 //! its run directory and records, and reading a stored run back (`bundle`).
 
 pub mod apply;
@@ -13,5 +13,6 @@ mod metrics_phase;
 pub mod phases;
 pub mod record;
 pub mod rerender;
+mod rules_phase;
 pub mod state;
 pub mod stop;

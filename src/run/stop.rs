@@ -14,6 +14,8 @@ pub enum StopReason {
     ServiceExited { service: String },
     /// A phase failed: deploy, readiness, the metrics source, the load.
     Failed(String),
+    /// An alert with `abort: true` fired (or a live SLO broke): the run is lost.
+    Aborted { alert: String, labels: String },
 }
 
 impl fmt::Display for StopReason {
@@ -24,6 +26,9 @@ impl fmt::Display for StopReason {
                 write!(f, "service `{service}` exited during the run")
             }
             StopReason::Failed(why) => f.write_str(why),
+            StopReason::Aborted { alert, labels } => {
+                write!(f, "aborted: alert `{alert}`{labels} fired")
+            }
         }
     }
 }
@@ -37,6 +42,8 @@ pub enum RunStatus {
     Failed,
     /// The run stopped early.
     Incomplete,
+    /// Stopped by an alert with `abort: true`: the results so far, judged.
+    Aborted,
 }
 
 impl RunStatus {
@@ -45,6 +52,7 @@ impl RunStatus {
             RunStatus::Passed => "passed",
             RunStatus::Failed => "failed",
             RunStatus::Incomplete => "incomplete",
+            RunStatus::Aborted => "aborted",
         }
     }
 }

@@ -39,6 +39,10 @@ pub struct Experiment {
     /// Service-level objectives; any failing one makes `soy apply` exit 1.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub slos: Vec<Slo>,
+    /// Alerting rules evaluated while the load runs (Prometheus' semantics); one with
+    /// `abort: true` stops a run that is already lost.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<super::Alert>,
     /// Which reports to write.
     #[serde(default)]
     pub report: Report,

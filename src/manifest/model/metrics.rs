@@ -21,6 +21,10 @@ pub struct MetricsConfig {
     /// The queries, each stored with the run, charted, and usable in SLOs by name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub queries: Vec<Query>,
+    /// How often `alerts:` are evaluated during the load and the cooldown; defaults to the
+    /// embedded scrape interval (5s with a Prometheus source).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluation_interval: Option<Duration>,
 }
 
 impl Default for MetricsConfig {
@@ -30,6 +34,7 @@ impl Default for MetricsConfig {
             step: None,
             rate_window: default_rate_window(),
             queries: Vec::new(),
+            evaluation_interval: None,
         }
     }
 }

@@ -4,6 +4,7 @@
 //! descriptions that editors show on hover. Every struct rejects unknown keys.
 
 mod action;
+mod alert;
 mod experiment;
 mod load;
 mod metrics;
@@ -14,6 +15,7 @@ mod slo;
 mod stack;
 
 pub use action::{Action, Restart, Scale};
+pub use alert::Alert;
 pub use experiment::{API_VERSION, Experiment, Kind, Metadata, VarValue};
 pub use load::{Driver, Load, LocustSettings, ThinkTime, TlsSettings, Workload};
 pub use metrics::{
