@@ -99,9 +99,15 @@ pub async fn run<L: LoadDriver>(
         (None, Some(c)) => Some(super::rules_phase::Live::Prometheus(c.clone())),
         (None, None) => None,
     };
+    let every = run.plan.evaluation_interval.0;
+    let offset = match &run.plan.exec.experiment.metrics.source {
+        crate::manifest::model::MetricsSource::Embedded(e) => e.scrape_interval.0 / 2,
+        crate::manifest::model::MetricsSource::Prometheus(_) => every / 2,
+    };
     during.rules = super::rules_phase::start(
         &run.plan.alerts,
-        run.plan.evaluation_interval.0,
+        every,
+        offset,
         live,
         load_start,
         run.stop.clone(),

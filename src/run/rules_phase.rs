@@ -33,9 +33,13 @@ pub struct Evaluated {
 }
 
 /// Starts the evaluator; `None` without rules.
+/// `offset`: how long after the load's start the first evaluation is (half a scrape
+/// interval after the embedded scrapes, so that an evaluation does not race the scrape of
+/// the same instant).
 pub fn start(
     rules: &[AlertPlan],
     every: Duration,
+    offset: Duration,
     source: Option<Live>,
     load_start: f64,
     stop: StopSignal,
@@ -58,14 +62,18 @@ pub fn start(
             .iter()
             .map(|r| Rule::new(r.hold_s, r.keep_firing_for_s))
             .collect();
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + offset, every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        // Each evaluation at its scheduled time, as Prometheus evaluates a group: `for` and
+        // `keep_firing_for` then count whole intervals, whatever the timer's jitter.
+        let first = crate::clock::now() + offset.as_secs_f64();
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
                 _ = done.changed() => break,
             }
-            let ts = crate::clock::now();
+            let step = every.as_secs_f64();
+            let ts = first + ((crate::clock::now() - first) / step).round().max(0.0) * step;
             out.evaluations += 1;
             for (i, rule) in rules.iter().enumerate() {
                 let result = match instant(&source, &rule.expr, ts).await {

@@ -4,6 +4,7 @@
 #[macro_use]
 pub mod harness;
 
+mod alerts;
 mod apply;
 mod cli;
 mod compose;
