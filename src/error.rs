@@ -34,6 +34,12 @@ pub enum Error {
     /// Locust cannot run the locustfile (checked before anything runs).
     #[error(transparent)]
     LocustCheck(#[from] crate::load::locust::check::CheckError),
+    /// SLOs or alerts a Prometheus rule file cannot express (`soy rules`).
+    #[error("{}: Prometheus cannot express {}:\n{}", .file, if .problems.len() == 1 { "this rule" } else { "these rules" }, .problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+    Rules {
+        file: String,
+        problems: Vec<crate::rules::file::Inexpressible>,
+    },
     /// The Locust driver failed.
     #[error(transparent)]
     Locust(#[from] crate::load::locust::DriverError),
@@ -59,7 +65,8 @@ impl Error {
             | Error::Usage(_)
             | Error::Bundle(_)
             | Error::Setup(_)
-            | Error::LocustCheck(_) => exit::INVALID,
+            | Error::LocustCheck(_)
+            | Error::Rules { .. } => exit::INVALID,
             Error::Tokio(_)
             | Error::Write(_)
             | Error::Stack(_)

@@ -31,6 +31,14 @@ pub enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Write the manifest's SLOs and alerts as a Prometheus rule file (`promtool check rules`
+    /// accepts it), to guard production with the thresholds the experiment validated.
+    Rules {
+        file: PathBuf,
+        /// Write here instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
     /// Print the manifest's JSON Schema (`--summary`: the schema of summary.json).
     Schema {
         #[arg(long)]

@@ -35,6 +35,17 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
                 None => out(&text),
             }
         }
+        Command::Rules { file, output } => {
+            let (m, p) = plan::load(&file)?;
+            let text = rule_file(&m.experiment, &p, &file)?;
+            match output {
+                Some(path) => {
+                    crate::run::dir::write_atomic(&path, text.as_bytes())?;
+                    out_line(&path.display().to_string())
+                }
+                None => out(&text),
+            }
+        }
         Command::Schema { summary: false } => out(&manifest::schema::generate_text()),
         Command::Schema { summary: true } => out(&crate::report::summary::schema_text()),
         Command::Plan { file, output } => {
@@ -134,6 +145,42 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
             manifest::model::API_VERSION
         )),
     }
+}
+
+/// `soy rules`: the plan's SLOs and alerts as one Prometheus rule group.
+fn rule_file(
+    exp: &manifest::model::Experiment,
+    p: &plan::Plan,
+    file: &std::path::Path,
+) -> Result<String, Error> {
+    use crate::rules::file::{AlertInput, rules, write};
+    let alerts: Vec<AlertInput<'_>> = p
+        .alerts
+        .iter()
+        .map(|a| AlertInput {
+            name: &a.name,
+            expr: &a.expr,
+            hold_s: a.hold_s,
+            keep_firing_for_s: a.keep_firing_for_s,
+            labels: &a.labels,
+            annotations: &a.annotations,
+        })
+        .collect();
+    // SLO statistics over the experiment's load (its rate window when it runs until stopped).
+    let window = match p.load.run_time.0.as_secs_f64() {
+        t if t > 0.0 => t,
+        _ => exp.metrics.rate_window.as_secs_f64(),
+    };
+    let defs =
+        rules(&exp.slos, &p.metrics.queries, &alerts, window).map_err(|problems| Error::Rules {
+            file: file.display().to_string(),
+            problems,
+        })?;
+    Ok(write(
+        &format!("soy-{}", exp.metadata.name),
+        p.evaluation_interval.as_secs_f64(),
+        &defs,
+    ))
 }
 
 /// `soy down`: removes a swarm stack by name, or what runs of a manifest's experiment left.

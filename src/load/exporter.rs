@@ -44,6 +44,12 @@ pub async fn serve(listener: TcpListener, text: Vec<Exposition>) {
     }
 }
 
+/// The upper bounds (seconds) of `soy_request_latency_seconds`' buckets: Prometheus'
+/// defaults with 1 ms and 2.5 ms below them.
+pub const LATENCY_BUCKETS: [f64; 13] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
 /// A request name's cumulative counts, whatever generator counted them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Counts {
@@ -52,6 +58,10 @@ pub struct Counts {
     pub requests: u64,
     pub failures: u64,
     pub bytes: u64,
+    /// Requests at or under each of `LATENCY_BUCKETS` (cumulative, as Prometheus' `le`).
+    pub le: Vec<u64>,
+    /// The latencies' sum, seconds.
+    pub latency_sum_s: f64,
 }
 
 /// A counter family: name, help and the field it counts.
@@ -68,6 +78,11 @@ pub fn render(names: &[(String, String)], all: &Block, last: &SecondRow) -> Stri
             requests: e.count,
             failures: e.failures,
             bytes: e.bytes,
+            le: LATENCY_BUCKETS
+                .iter()
+                .map(|b| e.hist.count_between(0, (b * 1e6) as u64))
+                .collect(),
+            latency_sum_s: e.sum_us as f64 / 1e6,
         })
         .collect();
     let total = all.total();
@@ -103,6 +118,34 @@ pub fn render_counts(names: &[Counts], sum_s: f64, count: u64, last: &SecondRow)
                 value(c) as f64,
             );
         }
+    }
+    let hist = "soy_request_latency_seconds";
+    w.help(
+        hist,
+        "Latency of every request since the load began, by request name.",
+    );
+    w.kind(hist, "histogram");
+    for c in names {
+        let labels = [("method", c.method.as_str()), ("name", c.name.as_str())];
+        for (b, n) in LATENCY_BUCKETS.iter().zip(&c.le) {
+            let le = b.to_string();
+            w.sample(
+                "soy_request_latency_seconds_bucket",
+                [labels[0], labels[1], ("le", le.as_str())],
+                *n as f64,
+            );
+        }
+        w.sample(
+            "soy_request_latency_seconds_bucket",
+            [labels[0], labels[1], ("le", "+Inf")],
+            c.requests as f64,
+        );
+        w.sample("soy_request_latency_seconds_sum", labels, c.latency_sum_s);
+        w.sample(
+            "soy_request_latency_seconds_count",
+            labels,
+            c.requests as f64,
+        );
     }
     let latency = "soy_request_duration_seconds";
     w.help(latency, "Latency over the last second.");
@@ -155,6 +198,13 @@ mod tests {
             "soy_response_bytes_total{method=\"GET\",name=\"/a\"} 13\n",
             "# TYPE soy_request_duration_seconds summary\n",
             "soy_request_duration_seconds_sum 0.2565\nsoy_request_duration_seconds_count 3\n",
+            "# TYPE soy_request_latency_seconds histogram\n",
+            "soy_request_latency_seconds_bucket{method=\"GET\",name=\"/a\",le=\"0.001\"} 0\n",
+            "soy_request_latency_seconds_bucket{method=\"GET\",name=\"/a\",le=\"0.0025\"} 1\n",
+            "soy_request_latency_seconds_bucket{method=\"GET\",name=\"/a\",le=\"0.1\"} 1\n",
+            "soy_request_latency_seconds_bucket{method=\"GET\",name=\"/a\",le=\"0.25\"} 2\n",
+            "soy_request_latency_seconds_bucket{method=\"GET\",name=\"/a\",le=\"+Inf\"} 2\n",
+            "soy_request_latency_seconds_count{method=\"GET\",name=\"/a\"} 2\n",
             "soy_active 0\n",
             "soy_target 2.5\n",
         ] {

@@ -229,3 +229,88 @@ fn alerts_against_prometheus_fire_when_they_do_against_the_embedded_store() {
         );
     }
 }
+
+#[test]
+fn rule_files_of_the_shipped_experiments_pass_promtool() {
+    requires!(promtool);
+    let dir = root().join("target").join("test-tmp").join("rules");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(root().join("experiments")).expect("experiments") {
+        let m = entry.expect("entry").path();
+        if m.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        let out = dir.join(format!(
+            "{}.rules.yml",
+            m.file_stem().expect("stem").to_string_lossy()
+        ));
+        let (run, _) = soy(
+            &[
+                "rules",
+                m.to_str().expect("utf8"),
+                "-o",
+                out.to_str().expect("utf8"),
+            ],
+            Duration::from_secs(60),
+        );
+        assert_eq!(
+            run.status.code(),
+            Some(0),
+            "{}: {}",
+            m.display(),
+            text(&run.stderr)
+        );
+        let check = std::process::Command::new("promtool")
+            .args(["check", "rules", out.to_str().expect("utf8")])
+            .output()
+            .expect("promtool");
+        assert!(
+            check.status.success(),
+            "{}: {}{}",
+            out.display(),
+            text(&check.stdout),
+            text(&check.stderr)
+        );
+        checked += 1;
+    }
+    assert!(checked >= 7, "{checked} experiments");
+    // The alerts and SLOs of a manifest, each as a rule: the SLO's bound and the alert's
+    // `for`, labels and annotations as written.
+    let m = manifest(
+        "alert-rules",
+        "{kind: embedded, scrape_interval: 1s}",
+        &format!("{ALERT}slos:\n  - {{load: error_rate, max: 1%}}\n  - {{load: max, max: 1s}}\n"),
+        None,
+    );
+    let (run, _) = soy(
+        &["rules", m.to_str().expect("utf8")],
+        Duration::from_secs(30),
+    );
+    // The slowest response is no series Prometheus holds: exit 2, naming the SLO.
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run.stdout));
+    let err = text(&run.stderr);
+    assert!(
+        err.contains("Prometheus cannot express this rule")
+            && err.contains("SLO `max of all requests <= 1s`"),
+        "{err}"
+    );
+    let good = std::fs::read_to_string(&m)
+        .expect("manifest")
+        .replace("  - {load: max, max: 1s}\n", "");
+    std::fs::write(&m, good).expect("write");
+    let (run, _) = soy(
+        &["rules", m.to_str().expect("utf8")],
+        Duration::from_secs(30),
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    let rules = text(&run.stdout);
+    for line in [
+        "      - alert: ManyUsers\n        expr: \"sum(soy_active) > 5\"\n        for: 3s\n",
+        "          severity: \"warning\"\n",
+        "          summary: \"{{ $value }} users\"\n",
+        "expr: \"sum(increase(soy_request_failures_total[14s])) / sum(increase(soy_requests_total[14s])) > 0.01\"",
+    ] {
+        assert!(rules.contains(line), "{line:?} in\n{rules}");
+    }
+}

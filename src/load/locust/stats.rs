@@ -310,12 +310,26 @@ impl Rows {
         let counts: Vec<Counts> = s
             .entries
             .iter()
-            .map(|e| Counts {
-                method: e.method.clone(),
-                name: e.name.clone(),
-                requests: e.requests,
-                failures: e.failures,
-                bytes: e.bytes as u64,
+            .map(|e| {
+                let buckets = sorted(&e.buckets);
+                Counts {
+                    method: e.method.clone(),
+                    name: e.name.clone(),
+                    requests: e.requests,
+                    failures: e.failures,
+                    bytes: e.bytes as u64,
+                    le: crate::load::exporter::LATENCY_BUCKETS
+                        .iter()
+                        .map(|b| {
+                            buckets
+                                .iter()
+                                .filter(|(ms, _)| (*ms as f64) <= b * 1000.0)
+                                .map(|(_, n)| n)
+                                .sum()
+                        })
+                        .collect(),
+                    latency_sum_s: e.rt_sum / 1000.0,
+                }
             })
             .collect();
         Some(crate::load::exporter::render_counts(
