@@ -99,7 +99,8 @@ pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment, cx: Option<&QueryCont
             }
             (None, None) => {
                 c.key(&p, format!("alert `{}` needs `expr` or `preset`", a.name))
-                    .help = Some("e.g. `expr: sum(rate(soy_failures_total[30s])) > 1`".into());
+                    .help =
+                    Some("e.g. `expr: sum(rate(soy_request_failures_total[30s])) > 1`".into());
                 continue;
             }
             (Some(_), None) => {
