@@ -47,7 +47,11 @@ impl fmt::Display for Human {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ms = self.0.as_millis();
         if ms == 0 {
-            return f.write_str("0s");
+            if self.0.is_zero() {
+                return f.write_str("0s");
+            }
+            // Under a millisecond: `0.5ms`, not `0s`.
+            return write!(f, "{}ms", self.0.as_secs_f64() * 1000.0);
         }
         if !ms.is_multiple_of(1000) {
             return if ms < 1000 {
@@ -95,5 +99,6 @@ mod tests {
         assert_eq!(h(1500), "1.5s");
         assert_eq!(h(5_400_000), "1h30m");
         assert_eq!(h(90_000), "1m30s");
+        assert_eq!(Human(Duration::from_micros(500)).to_string(), "0.5ms");
     }
 }

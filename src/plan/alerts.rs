@@ -31,6 +31,16 @@ pub struct AlertPlan {
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
     pub abort: bool,
+    /// No evaluation before this many seconds of load (a live SLO's `delay`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub after_s: f64,
+    /// A live SLO (`abort_on_fail`), named by its description, rather than an alert.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub slo: bool,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 /// How often the rules are evaluated.
@@ -201,7 +211,89 @@ pub(super) fn resolve(exp: &Experiment, cx: &QueryContext) -> Result<Vec<AlertPl
                 labels: a.labels.clone(),
                 annotations: a.annotations.clone(),
                 abort: a.abort,
+                after_s: 0.0,
+                slo: false,
             })
         })
         .collect()
+}
+
+/// The SLOs with `abort_on_fail`, as rules that abort the run (the checks have passed).
+pub(super) fn live_slos(
+    exp: &Experiment,
+    queries: &[crate::metrics::query::ResolvedQuery],
+) -> Result<Vec<AlertPlan>, String> {
+    let mut out = Vec::new();
+    for slo in exp.slos.iter().filter(|s| s.abort_on_fail) {
+        let name = slo.describe();
+        let exprs = crate::rules::file::live(
+            slo,
+            queries,
+            &exp.metrics.rate_window.to_string(),
+            interval(exp).as_secs_f64(),
+        )
+        .map_err(|e| format!("SLO `{name}`: {e}"))?;
+        for expr in exprs {
+            out.push(AlertPlan {
+                name: name.clone(),
+                expr,
+                hold_s: 0.0,
+                keep_firing_for_s: 0.0,
+                labels: BTreeMap::new(),
+                annotations: BTreeMap::new(),
+                abort: true,
+                after_s: slo
+                    .delay
+                    .map_or(exp.load.warmup.as_secs_f64(), |d| d.as_secs_f64()),
+                slo: true,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Checks the SLOs with `abort_on_fail`: each can be judged live, from a source that has
+/// what it needs.
+pub(super) fn check_live_slos(
+    c: &mut Checker<'_>,
+    exp: &Experiment,
+    queries: Option<&[crate::metrics::query::ResolvedQuery]>,
+) {
+    let list = Pointer::root().key("slos");
+    for (i, slo) in exp.slos.iter().enumerate() {
+        let p = list.index(i);
+        if !slo.abort_on_fail {
+            if slo.delay.is_some() {
+                c.key(
+                    &p.key("delay"),
+                    "`delay` is read only with `abort_on_fail: true`",
+                );
+            }
+            continue;
+        }
+        if slo.load.is_some()
+            && matches!(exp.metrics.source, MetricsSource::Prometheus(_))
+            && exp.load.metrics_port.is_none()
+        {
+            c.key(
+                &p.key("abort_on_fail"),
+                "a load SLO is judged live from soy's own series: with a Prometheus source, that Prometheus must scrape soy's `load.metrics_port`",
+            )
+            .help = Some("set `load.metrics_port` and add it to the Prometheus' scrape targets".into());
+        }
+        if let Some(qs) = queries {
+            let tmp: Vec<_> = qs.to_vec();
+            if let Err(e) = crate::rules::file::live(
+                slo,
+                &tmp,
+                &exp.metrics.rate_window.to_string(),
+                interval(exp).as_secs_f64(),
+            ) {
+                c.value(
+                    &p.key("abort_on_fail"),
+                    format!("this SLO cannot abort the run: {e}"),
+                );
+            }
+        }
+    }
 }

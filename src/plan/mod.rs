@@ -43,6 +43,9 @@ pub struct Plan {
     /// Alerting rules, rendered, evaluated every `evaluation_interval` during the load.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub alerts: Vec<AlertPlan>,
+    /// SLOs with `abort_on_fail`, judged live as rules that abort the run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub live_slos: Vec<AlertPlan>,
     pub evaluation_interval: Duration,
     pub reports: Vec<Format>,
     /// What the run executes (not printed: `resolved.json` is the rest).
@@ -221,6 +224,16 @@ fn build_with(
         vars: m.experiment.vars.clone(),
     });
     alerts::check(&mut c, &m.experiment, alert_cx.as_ref());
+    let live_queries: Option<Vec<ResolvedQuery>> = alert_cx.as_ref().map(|cx| {
+        m.experiment
+            .metrics
+            .queries
+            .iter()
+            .filter_map(|q| expand(q, cx).ok())
+            .flatten()
+            .collect()
+    });
+    alerts::check_live_slos(&mut c, &m.experiment, live_queries.as_deref());
     let trace = read_trace(m, &mut c);
     let swarm_plan = resolved.as_ref().ok().and_then(|(_, s)| s.as_ref());
     let locust = check_locust::check(&mut c, &m.experiment, swarm_plan);
@@ -343,6 +356,10 @@ fn assemble(
             source,
         })?);
     }
+    let live_slos = alerts::live_slos(exp, &queries).map_err(|message| PlanError::Other {
+        file: file.clone(),
+        message,
+    })?;
     let vars = template::vars_context(&exp.vars);
     let host = l
         .host
@@ -405,6 +422,7 @@ fn assemble(
             file: file.clone(),
             message,
         })?,
+        live_slos,
         evaluation_interval: Duration(alerts::interval(exp)),
         reports: exp.report.formats.clone(),
         exec: exec::resolve(m).map_err(|(field, source)| PlanError::Template {

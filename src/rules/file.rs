@@ -257,6 +257,103 @@ fn load_expr(stat: LoadStat, request: Option<&str>, w: &str) -> Result<String, S
     })
 }
 
+/// Replaced, at each live evaluation, by the seconds of load so far.
+pub const ELAPSED: &str = "__soy_elapsed__";
+
+/// An SLO judged live (`abort_on_fail`): PromQL whose result is non-empty once the
+/// objective is already broken, one expression per bound (and per `for_each` expansion).
+/// Load statistics count from the load's start (soy's cumulative series); a query's `mean`
+/// or `pNN` is taken over the load so far (a subquery over `ELAPSED` seconds at `step_s`),
+/// its `max`, `min` and `last` from its current value.
+pub fn live(
+    slo: &Slo,
+    queries: &[ResolvedQuery],
+    rate_window: &str,
+    step_s: f64,
+) -> Result<Vec<String>, String> {
+    let bounds = bounds(slo)?;
+    let mut out = Vec::new();
+    match (&slo.load, &slo.query) {
+        (Some(stat), _) => {
+            let m = match &slo.request {
+                Some(r) => format!("{{name={}}}", serde_json::Value::from(r.as_str())),
+                None => String::new(),
+            };
+            let base = match stat {
+                LoadStat::ErrorRate => {
+                    format!("sum(soy_request_failures_total{m}) / sum(soy_requests_total{m})")
+                }
+                LoadStat::Rps => format!("sum(rate(soy_requests_total{m}[{rate_window}]))"),
+                LoadStat::Mean => format!(
+                    "sum(soy_request_latency_seconds_sum{m}) / sum(soy_request_latency_seconds_count{m}) * 1000"
+                ),
+                LoadStat::Max => {
+                    return Err("the slowest response cannot be judged live (soy's latency histogram has bounds, not the maximum); judge a percentile".into());
+                }
+                p => {
+                    let q = match p {
+                        LoadStat::P50 => 0.5,
+                        LoadStat::P75 => 0.75,
+                        LoadStat::P90 => 0.9,
+                        LoadStat::P95 => 0.95,
+                        _ => 0.99,
+                    };
+                    format!(
+                        "histogram_quantile({q}, sum by (le) (soy_request_latency_seconds_bucket{m})) * 1000"
+                    )
+                }
+            };
+            for (op, limit) in &bounds {
+                out.push(format!("{base} {op} {limit}"));
+            }
+        }
+        (None, Some(q)) => {
+            let matching: Vec<&ResolvedQuery> = queries.iter().filter(|r| &r.query == q).collect();
+            if matching.is_empty() {
+                return Err(format!("no query `{q}`"));
+            }
+            let step = seconds(step_s);
+            let stat = slo.stat.unwrap_or(QueryStat::Mean);
+            for r in matching {
+                let q = &r.promql;
+                let over = match stat {
+                    QueryStat::Last | QueryStat::Max | QueryStat::Min => format!("({q})"),
+                    QueryStat::Mean => format!("avg_over_time(({q})[{ELAPSED}:{step}])"),
+                    QueryStat::Percentile(p) => {
+                        format!("quantile_over_time({}, ({q})[{ELAPSED}:{step}])", p / 100.0)
+                    }
+                };
+                for (op, limit) in &bounds {
+                    // A current value above a `max` (below a `min`) already breaks it.
+                    let pooled = match (slo.per, stat, *op) {
+                        (SloScope::Series, _, _) => over.clone(),
+                        (SloScope::Total, QueryStat::Mean, _) => format!("avg({over})"),
+                        (SloScope::Total, _, ">") => format!("max({over})"),
+                        (SloScope::Total, _, _) => format!("min({over})"),
+                    };
+                    let judged = match (stat, *op) {
+                        // The run's max is at least the current value; its min at most.
+                        (QueryStat::Max, ">") | (QueryStat::Min, "<") | (QueryStat::Last, _) => {
+                            true
+                        }
+                        (QueryStat::Mean | QueryStat::Percentile(_), _) => true,
+                        _ => false,
+                    };
+                    if !judged {
+                        return Err(format!(
+                            "a `{}` bound on `{stat}` cannot be broken before the run ends; judge it at the end only",
+                            if *op == ">" { "max" } else { "min" }
+                        ));
+                    }
+                    out.push(format!("{pooled} {op} {limit}"));
+                }
+            }
+        }
+        (None, None) => return Err("it judges neither `load` nor `query`".into()),
+    }
+    Ok(out)
+}
+
 /// The rule file's text: one group.
 pub fn write(group: &str, interval_s: f64, rules: &[RuleDef]) -> String {
     let q = |s: &str| serde_json::Value::from(s).to_string();
@@ -346,6 +443,73 @@ mod tests {
             text.contains("      - alert: SLO4_max\n")
                 && text.contains("      - alert: SLO4_min\n"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn live_slos_judge_the_load_so_far() {
+        let q = vec![ResolvedQuery {
+            name: "lat".into(),
+            query: "lat".into(),
+            item: None,
+            preset: None,
+            promql: "x".into(),
+            unit: None,
+        }];
+        let e = live(
+            &slo(r#"{"load": "error_rate", "max": "2%"}"#),
+            &[],
+            "10s",
+            1.0,
+        )
+        .unwrap();
+        assert_eq!(
+            e,
+            ["sum(soy_request_failures_total) / sum(soy_requests_total) > 0.02"]
+        );
+        let e = live(
+            &slo(r#"{"load": "p99", "request": "/a", "max": "300ms"}"#),
+            &[],
+            "10s",
+            1.0,
+        )
+        .unwrap();
+        assert_eq!(
+            e,
+            [
+                r#"histogram_quantile(0.99, sum by (le) (soy_request_latency_seconds_bucket{name="/a"})) * 1000 > 300"#
+            ]
+        );
+        let e = live(
+            &slo(r#"{"query": "lat", "stat": "p95", "max": 100}"#),
+            &q,
+            "10s",
+            2.0,
+        )
+        .unwrap();
+        assert_eq!(
+            e,
+            [format!(
+                "max(quantile_over_time(0.95, (x)[{ELAPSED}:2s])) > 100"
+            )]
+        );
+        let e = live(
+            &slo(r#"{"query": "lat", "stat": "max", "per": "series", "max": 5}"#),
+            &q,
+            "10s",
+            1.0,
+        )
+        .unwrap();
+        assert_eq!(e, ["(x) > 5"]);
+        // A max bound on a minimum can still be met later: not judged live.
+        assert!(
+            live(
+                &slo(r#"{"query": "lat", "stat": "min", "max": 5}"#),
+                &q,
+                "10s",
+                1.0
+            )
+            .is_err()
         );
     }
 

@@ -104,14 +104,15 @@ pub async fn run<L: LoadDriver>(
         crate::manifest::model::MetricsSource::Embedded(e) => e.scrape_interval.0 / 2,
         crate::manifest::model::MetricsSource::Prometheus(_) => every / 2,
     };
-    during.rules = super::rules_phase::start(
-        &run.plan.alerts,
-        every,
-        offset,
-        live,
-        load_start,
-        run.stop.clone(),
-    );
+    let rules: Vec<crate::plan::AlertPlan> = run
+        .plan
+        .alerts
+        .iter()
+        .chain(&run.plan.live_slos)
+        .cloned()
+        .collect();
+    during.rules =
+        super::rules_phase::start(&rules, every, offset, live, load_start, run.stop.clone());
     super::apply::checkpoint(run);
     during.actions = stack.act(run.plan.exec.experiment.actions.clone());
     let result = match engine {

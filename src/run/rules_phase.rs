@@ -75,8 +75,16 @@ pub fn start(
             let step = every.as_secs_f64();
             let ts = first + ((crate::clock::now() - first) / step).round().max(0.0) * step;
             out.evaluations += 1;
+            let elapsed = ts - load_start;
             for (i, rule) in rules.iter().enumerate() {
-                let result = match instant(&source, &rule.expr, ts).await {
+                if elapsed < rule.after_s {
+                    continue;
+                }
+                let expr = rule.expr.replace(
+                    crate::rules::file::ELAPSED,
+                    &format!("{}s", elapsed.round().max(1.0)),
+                );
+                let result = match instant(&source, &expr, ts).await {
                     Ok(r) => r,
                     Err(e) => {
                         if !out.errors.iter().any(|(n, _)| n == &rule.name) {
@@ -141,6 +149,7 @@ pub fn start(
                             stop.stop(StopReason::Aborted {
                                 alert: rule.name.clone(),
                                 labels: crate::rules::alert::show(&t.labels),
+                                slo: rule.slo,
                             });
                         }
                     }

@@ -15,7 +15,12 @@ pub enum StopReason {
     /// A phase failed: deploy, readiness, the metrics source, the load.
     Failed(String),
     /// An alert with `abort: true` fired (or a live SLO broke): the run is lost.
-    Aborted { alert: String, labels: String },
+    Aborted {
+        alert: String,
+        labels: String,
+        /// A live SLO (`abort_on_fail`) rather than an alert.
+        slo: bool,
+    },
 }
 
 impl fmt::Display for StopReason {
@@ -26,7 +31,10 @@ impl fmt::Display for StopReason {
                 write!(f, "service `{service}` exited during the run")
             }
             StopReason::Failed(why) => f.write_str(why),
-            StopReason::Aborted { alert, labels } => {
+            StopReason::Aborted {
+                alert, slo: true, ..
+            } => write!(f, "aborted: SLO `{alert}` already broken"),
+            StopReason::Aborted { alert, labels, .. } => {
                 write!(f, "aborted: alert `{alert}`{labels} fired")
             }
         }

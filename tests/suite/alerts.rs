@@ -314,3 +314,61 @@ fn rule_files_of_the_shipped_experiments_pass_promtool() {
         assert!(rules.contains(line), "{line:?} in\n{rules}");
     }
 }
+
+#[test]
+fn an_slo_with_abort_on_fail_stops_a_run_it_has_already_lost() {
+    let slos = "slos:\n  - {load: p95, max: 0.5ms, abort_on_fail: true, delay: 2s}\n  - {load: error_rate, max: 1%, abort_on_fail: true}\n";
+    let m = manifest(
+        "slo-abort",
+        "{kind: embedded, scrape_interval: 1s}",
+        slos,
+        None,
+    );
+    let out = apply(&m);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("soy: run aborted: SLO `p95 of all requests <= 0.5ms` already broken"),
+        "{err}"
+    );
+    let s = summary("slo-abort");
+    assert_eq!(s["status"], "aborted", "{s}");
+    // Not judged before its delay; stopped at the first evaluation after it.
+    let at = changes(&s)
+        .iter()
+        .find(|(st, _)| st == "firing")
+        .map(|(_, t)| *t)
+        .expect("broken");
+    assert!((2.0..=4.0).contains(&at), "broken at {at}");
+    let duration = s["load"]["duration_s"].as_f64().expect("duration");
+    assert!(duration < at + 2.0, "{duration} s of load");
+    // The final verdicts are the whole window's: the impossible one fails, the other passes.
+    let verdicts: Vec<&str> = s["slos"]
+        .as_array()
+        .expect("slos")
+        .iter()
+        .map(|v| v["status"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(verdicts, ["fail", "pass"], "{s}");
+    // What cannot be judged live is said at validation.
+    let bad = manifest(
+        "slo-abort-bad",
+        "{kind: embedded, scrape_interval: 1s}",
+        "slos:\n  - {load: max, max: 1s, abort_on_fail: true}\n  - {load: p95, max: 1s, delay: 5s}\n",
+        None,
+    );
+    let (run, _) = soy(
+        &["validate", bad.to_str().expect("utf8")],
+        Duration::from_secs(30),
+    );
+    let err = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("this SLO cannot abort the run: the slowest response cannot be judged live"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`delay` is read only with `abort_on_fail: true`"),
+        "{err}"
+    );
+}

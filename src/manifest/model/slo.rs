@@ -37,6 +37,13 @@ pub struct Slo {
     /// The observed value must be at least this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min: Option<Threshold>,
+    /// Stop the load as soon as the objective is already broken, judged live every
+    /// `metrics.evaluation_interval` (the final verdict is still the whole window's).
+    #[serde(default)]
+    pub abort_on_fail: bool,
+    /// With `abort_on_fail`: no live judgement before this much load (default: the warm-up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<crate::manifest::duration::Duration>,
 }
 
 impl Slo {
