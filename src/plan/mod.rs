@@ -2,9 +2,11 @@
 //! `soy plan` prints it; the run pipeline executes it. Secrets stay as `${env:NAME}`.
 
 mod alerts;
+mod autoscale;
 mod check_locust;
 mod check_metrics;
 pub use alerts::AlertPlan;
+pub use autoscale::{AutoscalePlan, PolicyPlan};
 pub use check_locust::LocustPlan;
 pub mod exec;
 mod render;
@@ -46,6 +48,9 @@ pub struct Plan {
     /// SLOs with `abort_on_fail`, judged live as rules that abort the run.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub live_slos: Vec<AlertPlan>,
+    /// Scaling controllers of swarm services.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub autoscale: Vec<AutoscalePlan>,
     pub evaluation_interval: Duration,
     pub reports: Vec<Format>,
     /// What the run executes (not printed: `resolved.json` is the rest).
@@ -234,6 +239,12 @@ fn build_with(
             .collect()
     });
     alerts::check_live_slos(&mut c, &m.experiment, live_queries.as_deref());
+    autoscale::check(
+        &mut c,
+        &m.experiment,
+        alert_cx.as_ref(),
+        facts.as_ref().map(|f| f.services.as_slice()),
+    );
     let trace = read_trace(m, &mut c);
     let swarm_plan = resolved.as_ref().ok().and_then(|(_, s)| s.as_ref());
     let locust = check_locust::check(&mut c, &m.experiment, swarm_plan);
@@ -423,6 +434,10 @@ fn assemble(
             message,
         })?,
         live_slos,
+        autoscale: autoscale::resolve(exp, &cx).map_err(|message| PlanError::Other {
+            file: file.clone(),
+            message,
+        })?,
         evaluation_interval: Duration(alerts::interval(exp)),
         reports: exp.report.formats.clone(),
         exec: exec::resolve(m).map_err(|(field, source)| PlanError::Template {

@@ -64,6 +64,9 @@ pub struct Summary {
     /// Each alert of `alerts:` that became active, with its state changes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alerts: Vec<crate::rules::record::AlertRecord>,
+    /// Each `autoscale:` controller's decisions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scaling: Vec<crate::rules::record::ScalingRecord>,
     /// What soy worked around: damaged or missing files of a stored run, fallbacks taken.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,

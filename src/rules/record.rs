@@ -30,3 +30,30 @@ pub struct AlertRecord {
     #[serde(default)]
     pub aborted: bool,
 }
+
+/// One decision of a scaling controller.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct ScaleDecision {
+    /// Seconds from the start of the load.
+    pub at: f64,
+    /// The metric's value the policy saw (per replica with `per_replica`).
+    pub value: f64,
+    /// Replicas ready (running, and healthy with a healthcheck) when it decided.
+    pub ready: u64,
+    pub from: u32,
+    pub to: u32,
+    pub reason: String,
+    /// Why the change could not be made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A controller's decisions over the run.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct ScalingRecord {
+    pub service: String,
+    pub decisions: Vec<ScaleDecision>,
+    /// Evaluations without a value (the metric had no data yet).
+    #[serde(default)]
+    pub without_value: u64,
+}

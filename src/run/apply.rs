@@ -60,6 +60,8 @@ pub struct Run<'a> {
     pub events: Vec<Event>,
     /// The alerts of `alerts:` that became active, with their state changes.
     pub alerts: Vec<crate::rules::record::AlertRecord>,
+    /// What the `autoscale:` controllers decided.
+    pub scaling: Vec<crate::rules::record::ScalingRecord>,
     /// Unix seconds at which the load started.
     pub load_start: Option<f64>,
 }
@@ -108,6 +110,7 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<Outcome, Error> {
         metrics: Vec::new(),
         events: Vec::new(),
         alerts: Vec::new(),
+        scaling: Vec::new(),
         load_start: None,
     };
     Ok(rt.block_on(async move {

@@ -187,6 +187,7 @@ fn from_record(r: &RunRecord, killed: bool, dir: &Path) -> Summary {
         metrics: Vec::new(),
         events: Vec::new(),
         alerts: Vec::new(),
+        scaling: Vec::new(),
         warnings: Vec::new(),
     }
 }

@@ -43,6 +43,7 @@ pub fn finish(mut run: Run<'_>) -> Outcome {
         metrics: run.metrics.iter().map(metric_summary).collect(),
         events: run.events.clone(),
         alerts: run.alerts.clone(),
+        scaling: run.scaling.clone(),
         warnings: Vec::new(),
     };
     let record = RunRecord {

@@ -20,6 +20,8 @@ pub struct During {
     scrape: Option<Scrape>,
     /// `alerts:`, evaluated live.
     rules: Option<Background<super::rules_phase::Evaluated>>,
+    /// `autoscale:` controllers.
+    scaling: Option<Background<Vec<crate::rules::record::ScalingRecord>>>,
     /// Turns "a service died" into the run's stop signal.
     forward: Option<tokio::task::JoinHandle<()>>,
 }
@@ -34,6 +36,7 @@ impl During {
         Vec<Event>,
         Option<Scrape>,
         super::rules_phase::Evaluated,
+        Vec<crate::rules::record::ScalingRecord>,
     ) {
         if let Some(f) = self.forward {
             f.abort();
@@ -41,6 +44,10 @@ impl During {
         let evaluated = match self.rules {
             Some(r) => r.finish().await,
             None => Default::default(),
+        };
+        let scaling = match self.scaling {
+            Some(s) => s.finish().await,
+            None => Vec::new(),
         };
         let watched = match self.watcher {
             Some(w) => w.task.finish().await,
@@ -50,7 +57,7 @@ impl During {
             Some(a) => a.finish().await,
             None => Vec::new(),
         };
-        (watched, events, self.scrape, evaluated)
+        (watched, events, self.scrape, evaluated, scaling)
     }
 }
 
@@ -111,6 +118,12 @@ pub async fn run<L: LoadDriver>(
         .chain(&run.plan.live_slos)
         .cloned()
         .collect();
+    during.scaling = super::autoscale_phase::start(
+        &run.plan.autoscale,
+        stack.scaler(),
+        live.clone(),
+        load_start,
+    );
     during.rules =
         super::rules_phase::start(&rules, every, offset, live, load_start, run.stop.clone());
     super::apply::checkpoint(run);

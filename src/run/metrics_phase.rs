@@ -107,7 +107,20 @@ pub(super) fn start_scrape(
 /// over the load's window, from the embedded store or the Prometheus source.
 pub async fn collect(run: &mut Run<'_>, during: During) {
     let p = run.phases.begin("collect");
-    let (watched, events, scrape, evaluated) = during.finish().await;
+    let (watched, events, scrape, evaluated, scaling) = during.finish().await;
+    for r in &scaling {
+        for d in r.decisions.iter().filter(|d| d.to != d.from) {
+            run.events.push(crate::report::summary::Event {
+                at: d.at,
+                what: format!(
+                    "autoscale {} {} → {} ({})",
+                    r.service, d.from, d.to, d.reason
+                ),
+                error: d.error.clone(),
+            });
+        }
+    }
+    run.scaling = scaling;
     for a in &evaluated.alerts {
         for c in &a.changes {
             run.events.push(crate::report::summary::Event {

@@ -3,6 +3,7 @@
 //! its run directory and records, and reading a stored run back (`bundle`).
 
 pub mod apply;
+mod autoscale_phase;
 pub mod bundle;
 mod collect;
 pub mod dir;

@@ -162,7 +162,11 @@ pub fn start(
 
 /// One instant query: `(labels, value)` of each element (a scalar is one element without
 /// labels).
-async fn instant(source: &Live, expr: &str, ts: f64) -> Result<Vec<(Labels, f64)>, String> {
+pub(super) async fn instant(
+    source: &Live,
+    expr: &str,
+    ts: f64,
+) -> Result<Vec<(Labels, f64)>, String> {
     match source {
         Live::Embedded(store) => {
             let store = store

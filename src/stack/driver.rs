@@ -114,8 +114,41 @@ pub trait StackDriver {
     /// Whether anything was (or may have been) deployed, so there is a teardown to run.
     fn deployed(&self) -> bool;
 
+    /// A handle that scales the stack's services while it runs (`autoscale:`); swarm only.
+    fn scaler(&self) -> Option<Scaler> {
+        None
+    }
+
     /// Takes the stack down, or leaves it running when `keep` (and says how to remove it).
     async fn teardown(&mut self, keep: bool) -> Result<(), Self::Error>;
+}
+
+/// Scales one stack's swarm services: their replicas (running, healthy, desired) and a new
+/// replica count.
+#[derive(Clone)]
+pub struct Scaler {
+    pub(super) sw: super::swarm::Swarm,
+    pub(super) stack: String,
+}
+
+impl Scaler {
+    /// The replicas of `service` (`<stack>_<name>`).
+    pub async fn replicas(
+        &self,
+        service: &str,
+    ) -> Result<super::swarm::Replicas, super::StackError> {
+        self.sw
+            .replicas(&self.stack)
+            .await?
+            .into_iter()
+            .find(|r| r.service == service)
+            .ok_or_else(|| super::StackError::NoService(service.to_string()))
+    }
+
+    /// Sets the replicas of `service`, as `docker service scale`.
+    pub async fn scale(&self, service: &str, replicas: u32) -> Result<(), super::StackError> {
+        self.sw.scale(service, replicas).await
+    }
 }
 
 /// A target that already runs elsewhere: nothing to deploy, watch or remove.

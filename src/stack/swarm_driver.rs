@@ -122,6 +122,13 @@ impl StackDriver for SwarmDriver {
         self.sw.is_some()
     }
 
+    fn scaler(&self) -> Option<super::driver::Scaler> {
+        Some(super::driver::Scaler {
+            sw: self.sw.clone()?,
+            stack: self.spec.stack.clone(),
+        })
+    }
+
     async fn teardown(&mut self, keep: bool) -> Result<(), StackError> {
         let Some(sw) = self.sw.take() else {
             return Ok(());

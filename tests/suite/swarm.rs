@@ -662,3 +662,172 @@ fn a_locust_worker_killed_mid_run_is_reported_and_the_run_goes_on() {
     assert!(report.contains("lost at"), "{report}");
     assert_eq!(leftovers(&stack).trim(), "");
 }
+
+/// The autoscale stack (CPU-burning ms-exercise) on a free port; returns (manifest, port).
+fn autoscale_experiment(name: &str, stack: &str, policy: &str) -> PathBuf {
+    let port = free_port();
+    let dir = root().join("target").join("test-tmp").join("swarm");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let compose = std::fs::read_to_string(root().join("stacks/autoscale-swarm.yml"))
+        .expect("autoscale stack")
+        .replace("published: 18190", &format!("published: {port}"));
+    std::fs::write(dir.join(format!("{name}.yml")), compose).expect("write stack");
+    let manifest = format!(
+        r#"apiVersion: soy/v1
+kind: Experiment
+metadata: {{name: {name}}}
+stack:
+  driver: swarm
+  file: {name}.yml
+  name: {stack}
+  ready: {{timeout: 120s, http: [{{url: "http://127.0.0.1:{port}/health"}}]}}
+load:
+  host: http://127.0.0.1:{port}
+  spawn_rate: 20
+  think_time: {{min: 40ms, max: 60ms}}
+  cooldown: 30s
+  shape:
+    kind: stages
+    stages:
+      - {{duration: 6s, target: 1}}
+      - {{duration: 24s, target: 12}}
+      - {{duration: 6s, target: 1}}
+  tasks:
+    - {{name: list, request: {{path: /api/exercises}}}}
+metrics:
+  source: {{kind: embedded, scrape_interval: 1s}}
+  rate_window: 6s
+autoscale:
+  - service: ms-exercise
+    min: 1
+    max: 3
+    interval: 2s
+    metric: {{preset: cadvisor.cpu, per_replica: true}}
+{policy}
+report: {{formats: [markdown, json]}}
+"#
+    );
+    let path = dir.join(format!("{name}.yaml"));
+    std::fs::write(&path, manifest).expect("write manifest");
+    path
+}
+
+/// The replica changes a controller made: `(at, from, to)`.
+fn changes_of(name: &str) -> Vec<(f64, u64, u64)> {
+    let s = summary(name);
+    let r = &s["scaling"][0];
+    assert_eq!(r["service"], "ms-exercise", "{s}");
+    let decisions = r["decisions"].as_array().expect("decisions");
+    assert!(
+        decisions
+            .iter()
+            .all(|d| !d["reason"].as_str().unwrap_or("").is_empty()),
+        "every decision has its reason: {decisions:?}"
+    );
+    decisions
+        .iter()
+        .filter(|d| d["from"] != d["to"])
+        .map(|d| {
+            (
+                d["at"].as_f64().unwrap_or(0.0),
+                d["from"].as_u64().unwrap_or(0),
+                d["to"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_hpa_controller_scales_out_under_the_ramp_and_back_in_after_it() {
+    requires!(docker);
+    let stack = format!("soyas{}", std::process::id());
+    let m = autoscale_experiment(
+        "autoscale-target",
+        &stack,
+        "    target: {value: 0.2, down_window: 10s}",
+    );
+    let args = apply_args(&m);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (out, _) = soy(&args, Duration::from_secs(300));
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        text(&out.stderr)
+    );
+    let changes = changes_of("autoscale-target");
+    // Out during the ramp (6 s to 30 s), within the limits, and back to `min` after it.
+    let first_up = changes
+        .iter()
+        .find(|(_, from, to)| to > from)
+        .unwrap_or_else(|| panic!("no scale-out: {changes:?}"));
+    assert!(first_up.0 < 32.0, "{changes:?}");
+    assert!(
+        changes.iter().all(|(_, _, to)| (1..=3).contains(to)),
+        "{changes:?}"
+    );
+    assert!(changes.iter().any(|(_, _, to)| *to >= 2), "{changes:?}");
+    let last = changes.last().expect("changes");
+    assert_eq!(last.2, 1, "back to one replica: {changes:?}");
+    assert!(last.0 > 30.0, "after the ramp: {changes:?}");
+    // The down window: no scale-in within 10 s of a scale-out.
+    for (t, from, to) in &changes {
+        if to < from {
+            assert!(
+                !changes
+                    .iter()
+                    .any(|(u, f, o)| o > f && *u < *t && t - u < 10.0),
+                "a scale-in at {t} s within 10 s of a scale-out: {changes:?}"
+            );
+        }
+    }
+    // Each change is an event of the run and a row of the report's scaling section.
+    let s = summary("autoscale-target");
+    let events = s["events"].as_array().expect("events");
+    assert!(
+        events.iter().any(|e| e["what"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("autoscale ms-exercise 1 → ")),
+        "{events:?}"
+    );
+    let dir = std::fs::canonicalize(runs().join("autoscale-target").join("latest")).expect("dir");
+    let md = std::fs::read_to_string(dir.join("report.md")).expect("report");
+    assert!(md.contains("### Scaling"), "{md}");
+    assert_eq!(leftovers(&stack).trim(), "");
+}
+
+#[test]
+fn the_threshold_controller_steps_out_and_in_with_its_cooldowns() {
+    requires!(docker);
+    let stack = format!("soyat{}", std::process::id());
+    let m = autoscale_experiment(
+        "autoscale-threshold",
+        &stack,
+        "    threshold: {upper: 0.3, lower: 0.1, step: 1, up_cooldown: 6s, down_cooldown: 10s}",
+    );
+    let args = apply_args(&m);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (out, _) = soy(&args, Duration::from_secs(300));
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        text(&out.stderr)
+    );
+    let changes = changes_of("autoscale-threshold");
+    // One step at a time, never beyond the limits, out and back in.
+    assert!(
+        changes
+            .iter()
+            .all(|(_, from, to)| from.abs_diff(*to) == 1 && (1..=3).contains(to)),
+        "{changes:?}"
+    );
+    assert!(changes.iter().any(|(_, f, t)| t > f), "{changes:?}");
+    assert!(changes.iter().any(|(_, f, t)| t < f), "{changes:?}");
+    // Cooldowns: 6 s after any change before the next step out, 10 s before a step in.
+    for w in changes.windows(2) {
+        let ((t0, _, _), (t1, f1, to1)) = (w[0], w[1]);
+        let wait = if to1 > f1 { 6.0 } else { 10.0 };
+        assert!(t1 - t0 >= wait - 0.5, "{w:?} in {changes:?}");
+    }
+    assert_eq!(leftovers(&stack).trim(), "");
+}

@@ -43,6 +43,9 @@ pub struct Experiment {
     /// `abort: true` stops a run that is already lost.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alerts: Vec<super::Alert>,
+    /// A scaling controller per swarm service, deciding during the load and the cooldown.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub autoscale: Vec<super::Autoscale>,
     /// Which reports to write.
     #[serde(default)]
     pub report: Report,

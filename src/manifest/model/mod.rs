@@ -5,6 +5,7 @@
 
 mod action;
 mod alert;
+mod autoscale;
 mod experiment;
 mod load;
 mod metrics;
@@ -16,6 +17,7 @@ mod stack;
 
 pub use action::{Action, Restart, Scale};
 pub use alert::Alert;
+pub use autoscale::{Autoscale, ScaleMetric, TargetPolicy, ThresholdPolicy};
 pub use experiment::{API_VERSION, Experiment, Kind, Metadata, VarValue};
 pub use load::{Driver, Load, LocustSettings, ThinkTime, TlsSettings, Workload};
 pub use metrics::{
