@@ -56,4 +56,82 @@ pub struct ScalingRecord {
     /// Evaluations without a value (the metric had no data yet).
     #[serde(default)]
     pub without_value: u64,
+    /// What the controller's behaviour amounted to.
+    #[serde(default)]
+    pub figures: ScalingFigures,
+}
+
+/// A controller's behaviour in figures.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct ScalingFigures {
+    /// From the first decision to scale out to the first decision that saw the new
+    /// replicas ready (seconds; at the controller's interval).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reaction_s: Option<f64>,
+    /// Ready replicas × seconds, over the decisions.
+    pub replica_seconds: f64,
+    /// Replica changes made.
+    pub changes: u64,
+    /// Times a change went the other way from the one before (oscillation).
+    pub direction_changes: u64,
+    /// Seconds of the load in which a load SLO's statistic, taken for that second alone,
+    /// broke its bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo_breach_s: Option<u64>,
+}
+
+/// The figures of a controller's decisions taken every `interval_s`.
+pub fn figures(decisions: &[ScaleDecision], interval_s: f64) -> ScalingFigures {
+    let reaction_s = decisions.iter().find(|d| d.to > d.from).and_then(|up| {
+        decisions
+            .iter()
+            .find(|d| d.at > up.at && d.ready >= u64::from(up.to))
+            .map(|d| d.at - up.at)
+    });
+    let dirs: Vec<bool> = decisions
+        .iter()
+        .filter(|d| d.to != d.from)
+        .map(|d| d.to > d.from)
+        .collect();
+    ScalingFigures {
+        reaction_s,
+        replica_seconds: decisions.iter().map(|d| d.ready as f64 * interval_s).sum(),
+        changes: dirs.len() as u64,
+        direction_changes: dirs.windows(2).filter(|w| w[0] != w[1]).count() as u64,
+        slo_breach_s: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(at: f64, ready: u64, from: u32, to: u32) -> ScaleDecision {
+        ScaleDecision {
+            at,
+            value: 0.0,
+            ready,
+            from,
+            to,
+            reason: String::new(),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn reaction_replica_seconds_and_oscillation() {
+        let ds = [
+            d(0.0, 1, 1, 1),
+            d(2.0, 1, 1, 3),
+            d(4.0, 2, 3, 3),
+            d(6.0, 3, 3, 3),
+            d(8.0, 3, 3, 2),
+            d(10.0, 2, 2, 3),
+        ];
+        let f = figures(&ds, 2.0);
+        assert_eq!(f.reaction_s, Some(4.0), "ready 3 first seen at 6 s");
+        assert_eq!(f.replica_seconds, 24.0);
+        assert_eq!((f.changes, f.direction_changes), (3, 2));
+        assert_eq!(figures(&ds[..1], 2.0).reaction_s, None);
+    }
 }

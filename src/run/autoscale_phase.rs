@@ -94,6 +94,7 @@ async fn control(
         service: plan.service.clone(),
         decisions: Vec::new(),
         without_value: 0,
+        figures: Default::default(),
     };
     let mut policy = Policy::new(&plan);
     let every = std::time::Duration::from_secs_f64(plan.interval_s.max(0.1));
@@ -160,5 +161,6 @@ async fn control(
             error,
         });
     }
+    record.figures = crate::rules::record::figures(&record.decisions, plan.interval_s);
     record
 }

@@ -26,6 +26,12 @@ pub fn finish(mut run: Run<'_>) -> Outcome {
         (None, false) => (RunStatus::Passed, exit::OK),
     };
     run.events.sort_by(|a, b| a.at.total_cmp(&b.at));
+    if let Some(r) = &run.results {
+        let breach = breach_seconds(&exp.slos, &r.series);
+        for s in &mut run.scaling {
+            s.figures.slo_breach_s = breach;
+        }
+    }
     let git = record::git_state(&run.plan.exec.dir);
     let reason = run.ended.as_ref().map(ToString::to_string);
     let summary = Summary {
@@ -166,6 +172,56 @@ fn print(run: &Run<'_>, summary: &Summary, problems: &[String]) {
         Some(r) => eprintln!("soy: run incomplete: {r}"),
         None => {}
     }
+}
+
+/// Seconds whose own statistics break a load SLO over all requests (p50–p99, max, error
+/// rate); `None` without such an SLO.
+fn breach_seconds(
+    slos: &[crate::manifest::model::Slo],
+    rows: &[crate::load::stats::SecondRow],
+) -> Option<u64> {
+    use crate::manifest::model::LoadStat;
+    let judged: Vec<&crate::manifest::model::Slo> = slos
+        .iter()
+        .filter(|s| {
+            s.request.is_none()
+                && s.load.is_some_and(|l| {
+                    l != LoadStat::Rps && l != LoadStat::Mean && l != LoadStat::P75
+                })
+        })
+        .collect();
+    if judged.is_empty() {
+        return None;
+    }
+    let broken = |s: &crate::manifest::model::Slo, r: &crate::load::stats::SecondRow| {
+        let (value, limit) = match s.load {
+            Some(LoadStat::ErrorRate) => (
+                if r.requests == 0 {
+                    0.0
+                } else {
+                    r.failures as f64 / r.requests as f64
+                },
+                s.max.and_then(|t| t.as_ratio()),
+            ),
+            Some(stat) => (
+                match stat {
+                    LoadStat::P50 => r.p50_ms,
+                    LoadStat::P90 => r.p90_ms,
+                    LoadStat::P95 => r.p95_ms,
+                    LoadStat::P99 => r.p99_ms,
+                    _ => r.max_ms,
+                },
+                s.max.and_then(|t| t.as_millis()),
+            ),
+            None => (0.0, None),
+        };
+        limit.is_some_and(|l| r.requests > 0 && value > l)
+    };
+    Some(
+        rows.iter()
+            .filter(|r| judged.iter().any(|s| broken(s, r)))
+            .count() as u64,
+    )
 }
 
 /// `timestamp,query,labels,value` rows.

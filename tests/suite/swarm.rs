@@ -793,6 +793,13 @@ fn the_hpa_controller_scales_out_under_the_ramp_and_back_in_after_it() {
     let dir = std::fs::canonicalize(runs().join("autoscale-target").join("latest")).expect("dir");
     let md = std::fs::read_to_string(dir.join("report.md")).expect("report");
     assert!(md.contains("### Scaling"), "{md}");
+    // The controller's figures: its changes, its reaction and the replica-seconds it used.
+    let f = &s["scaling"][0]["figures"];
+    assert_eq!(f["changes"].as_u64(), Some(changes.len() as u64), "{f}");
+    let reaction = f["reaction_s"].as_f64().expect("reaction");
+    assert!((0.0..=20.0).contains(&reaction), "{f}");
+    assert!(f["replica_seconds"].as_f64().unwrap_or(0.0) > 60.0, "{f}");
+    assert!(md.contains("replica-seconds, reaction "), "{md}");
     assert_eq!(leftovers(&stack).trim(), "");
 }
 
