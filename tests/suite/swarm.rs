@@ -712,6 +712,21 @@ report: {{formats: [markdown, json]}}
     path
 }
 
+/// Applies an autoscale experiment (its SLO verdict aside, it must complete) and returns
+/// the replica changes its controller made.
+fn run_autoscale(name: &str, stack: &str, policy: &str) -> Vec<(f64, u64, u64)> {
+    let m = autoscale_experiment(name, stack, policy);
+    let args = apply_args(&m);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (out, _) = soy(&args, Duration::from_secs(300));
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        text(&out.stderr)
+    );
+    changes_of(name)
+}
+
 /// The replica changes a controller made: `(at, from, to)`.
 fn changes_of(name: &str) -> Vec<(f64, u64, u64)> {
     let s = summary(name);
@@ -741,20 +756,11 @@ fn changes_of(name: &str) -> Vec<(f64, u64, u64)> {
 fn the_hpa_controller_scales_out_under_the_ramp_and_back_in_after_it() {
     requires!(docker);
     let stack = format!("soyas{}", std::process::id());
-    let m = autoscale_experiment(
+    let changes = run_autoscale(
         "autoscale-target",
         &stack,
         "    target: {value: 0.2, down_window: 10s}",
     );
-    let args = apply_args(&m);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (out, _) = soy(&args, Duration::from_secs(300));
-    assert!(
-        matches!(out.status.code(), Some(0 | 1)),
-        "{}",
-        text(&out.stderr)
-    );
-    let changes = changes_of("autoscale-target");
     // Out during the ramp (6 s to 30 s), within the limits, and back to `min` after it.
     let first_up = changes
         .iter()
@@ -807,20 +813,11 @@ fn the_hpa_controller_scales_out_under_the_ramp_and_back_in_after_it() {
 fn the_threshold_controller_steps_out_and_in_with_its_cooldowns() {
     requires!(docker);
     let stack = format!("soyat{}", std::process::id());
-    let m = autoscale_experiment(
+    let changes = run_autoscale(
         "autoscale-threshold",
         &stack,
         "    threshold: {upper: 0.3, lower: 0.1, step: 1, up_cooldown: 6s, down_cooldown: 10s}",
     );
-    let args = apply_args(&m);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (out, _) = soy(&args, Duration::from_secs(300));
-    assert!(
-        matches!(out.status.code(), Some(0 | 1)),
-        "{}",
-        text(&out.stderr)
-    );
-    let changes = changes_of("autoscale-threshold");
     // One step at a time, never beyond the limits, out and back in.
     assert!(
         changes

@@ -213,10 +213,11 @@ class SoyShape(LoadTestShape):
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn run() -> LocustRun {
+    /// A run as the tests of this driver start from.
+    pub(in crate::load::locust) fn run() -> LocustRun {
         LocustRun {
             command: "locust".into(),
             files: vec!["/m/locust/lf.py".into()],

@@ -312,22 +312,11 @@ mod tests {
 
     fn run() -> LocustRun {
         LocustRun {
-            command: "locust".into(),
-            files: vec!["/m/locust/lf.py".into()],
-            shape_file: None,
-            user_classes: vec!["Web".into()],
             processes: None,
-            options: vec!["--stop-timeout".into(), "5".into()],
             host: Some("http://gateway:8080".into()),
             users: Some(10),
-            spawn_rate: 5.0,
             run_time: Some(Duration::from_secs(30)),
-            segments: Vec::new(),
-            shaped: false,
-            warmup: Duration::ZERO,
-            metrics_port: None,
-            workdir: "/m".into(),
-            swarm: None,
+            ..super::super::command::tests::run()
         }
     }
 
