@@ -14,6 +14,25 @@ pub struct Event {
     pub what: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What kind of thing happened (charts mark actions, tasks and scaling with lines and
+    /// draw alerts as bands).
+    #[serde(default)]
+    pub kind: EventKind,
+}
+
+/// The kinds of event.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// A timed action of `actions:`.
+    #[default]
+    Action,
+    /// A task of the stack failed.
+    Task,
+    /// A scaling controller changed a service's replicas.
+    Scaling,
+    /// An alert changed state.
+    Alert,
 }
 
 /// One labelled series.

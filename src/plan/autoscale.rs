@@ -44,6 +44,22 @@ pub enum PolicyPlan {
     },
 }
 
+impl PolicyPlan {
+    /// The policy's levels of the metric, for charts.
+    pub fn levels(&self) -> Vec<crate::rules::record::Level> {
+        let level = |name: &str, value: f64| crate::rules::record::Level {
+            name: name.into(),
+            value,
+        };
+        match self {
+            PolicyPlan::Target { value, .. } => vec![level("target", *value)],
+            PolicyPlan::Threshold { upper, lower, .. } => {
+                vec![level("upper", *upper), level("lower", *lower)]
+            }
+        }
+    }
+}
+
 fn metric_query(a: &Autoscale) -> Query {
     let m = &a.metric;
     Query {

@@ -3,7 +3,9 @@
 pub mod charts;
 pub mod error;
 pub mod grafana;
+pub mod marks;
 pub mod render;
+pub mod scaling;
 pub mod summary;
 
 pub use error::ReportError;

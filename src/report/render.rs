@@ -8,10 +8,12 @@ use std::path::Path;
 use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
 
-use super::charts::{self, Band, Line};
+use super::charts::{self, Line, Overlay};
 use super::summary::Summary;
-use crate::analysis::series::QueryResult;
+use super::{marks, scaling};
+use crate::analysis::series::{EventKind, QueryResult};
 use crate::load::results::{FailureGroup, Results};
+use crate::load::stats::SecondRow;
 
 pub const HTML_TEMPLATE: &str = include_str!("../../templates/report.html.j2");
 pub const MD_TEMPLATE: &str = include_str!("../../templates/report.md.j2");
@@ -42,6 +44,8 @@ pub struct ReportData {
     pub failed_slos: usize,
     pub failures: Vec<FailureGroup>,
     pub charts: Vec<Chart>,
+    /// Each controller's chart (in the scaling section, not in `charts`), by service.
+    pub scaling_charts: BTreeMap<String, Chart>,
     pub phases: Vec<PhaseRow>,
     pub labels: BTreeMap<String, String>,
     pub manifest: String,
@@ -68,135 +72,17 @@ pub struct Inputs<'a> {
 
 /// Builds the report data and its charts.
 pub fn build(i: Inputs<'_>) -> ReportData {
+    let load_s = i.results.map_or(0.0, |r| r.duration_s);
+    let bands = marks::bands(&i.summary, load_s, i.warmup_s, i.cooldown_s);
+    let events = marks::marks(&i.summary, &[EventKind::Alert]);
+    let overlay = Overlay {
+        bands: &bands,
+        marks: &events,
+    };
     let mut charts = Vec::new();
-    let mut bands = Vec::new();
     if let Some(r) = i.results {
-        if i.warmup_s > 0.0 {
-            bands.push(Band {
-                name: "warm-up".into(),
-                start: 0.0,
-                end: i.warmup_s,
-            });
-        }
-        if i.cooldown_s > 0.0 {
-            bands.push(Band {
-                name: "cool-down".into(),
-                start: r.duration_s,
-                end: r.duration_s + i.cooldown_s,
-            });
-        }
-        let at = |f: &dyn Fn(&crate::load::stats::SecondRow) -> f64| -> Vec<(f64, f64)> {
-            r.series
-                .iter()
-                .map(|row| (row.second as f64 + 1.0, f(row)))
-                .collect()
-        };
-        // Latencies of a second without requests are unknown, not zero.
-        let lat = |f: &dyn Fn(&crate::load::stats::SecondRow) -> f64| -> Vec<(f64, f64)> {
-            r.series
-                .iter()
-                .map(|row| {
-                    (
-                        row.second as f64 + 1.0,
-                        if row.requests == 0 { f64::NAN } else { f(row) },
-                    )
-                })
-                .collect()
-        };
-        let open = r.open.is_some();
-        let event_marks: Vec<(f64, String)> = i
-            .summary
-            .events
-            .iter()
-            .map(|e| (e.at, e.what.clone()))
-            .collect();
-        let (unit, active) = if open {
-            ("iterations/s", "in flight")
-        } else {
-            ("users", "active users")
-        };
-        let mut specs: Vec<(&str, &str, &str, Vec<Line>)> = vec![
-            (
-                "load.svg",
-                if open {
-                    "target rate and iterations in flight"
-                } else {
-                    "target and active users"
-                },
-                unit,
-                vec![
-                    Line {
-                        name: format!("target {unit}"),
-                        points: at(&|row| row.target),
-                    },
-                    Line {
-                        name: active.into(),
-                        points: at(&|row| row.active as f64),
-                    },
-                ],
-            ),
-            (
-                "throughput.svg",
-                "requests and failures per second",
-                "per second",
-                vec![
-                    Line {
-                        name: "requests/s".into(),
-                        points: at(&|row| row.requests as f64),
-                    },
-                    Line {
-                        name: "failures/s".into(),
-                        points: at(&|row| row.failures as f64),
-                    },
-                ],
-            ),
-            (
-                "latency.svg",
-                "latency percentiles per second",
-                "ms",
-                vec![
-                    Line {
-                        name: "p50".into(),
-                        points: lat(&|row| row.p50_ms),
-                    },
-                    Line {
-                        name: "p90".into(),
-                        points: lat(&|row| row.p90_ms),
-                    },
-                    Line {
-                        name: "p95".into(),
-                        points: lat(&|row| row.p95_ms),
-                    },
-                    Line {
-                        name: "p99".into(),
-                        points: lat(&|row| row.p99_ms),
-                    },
-                    Line {
-                        name: "max".into(),
-                        points: lat(&|row| row.max_ms),
-                    },
-                ],
-            ),
-        ];
-        if open {
-            specs.push((
-                "open.svg",
-                "iterations started and dropped per second",
-                "per second",
-                vec![
-                    Line {
-                        name: "started".into(),
-                        points: at(&|row| row.started.unwrap_or(0) as f64),
-                    },
-                    Line {
-                        name: "dropped".into(),
-                        points: at(&|row| row.dropped.unwrap_or(0) as f64),
-                    },
-                ],
-            ));
-        }
-        for (file, title, y, lines) in specs {
-            if let Ok(svg) = charts::lines_with_events(title, y, &lines, &bands, &event_marks) {
+        for (file, title, y, lines) in load_charts(r) {
+            if let Ok(svg) = charts::lines(title, y, lines, &overlay) {
                 charts.push(Chart {
                     file: file.into(),
                     title: title.into(),
@@ -223,24 +109,30 @@ pub fn build(i: Inputs<'_>) -> ReportData {
             Some(p) => format!("{} — {p}", q.name),
             None => q.name.clone(),
         };
-        let marks: Vec<(f64, String)> = i
-            .summary
-            .events
-            .iter()
-            .map(|e| (e.at, e.what.clone()))
-            .collect();
-        if let Ok(svg) = charts::lines_with_events(
-            &q.name,
-            q.unit.as_deref().unwrap_or(""),
-            &lines,
-            &bands,
-            &marks,
-        ) {
+        let unit = q.unit.as_deref().unwrap_or("");
+        if let Ok(svg) = charts::lines(&q.name, unit, lines, &overlay) {
             charts.push(Chart {
                 file: format!("metric-{n:02}-{}.svg", file_safe(&q.name)),
                 title,
                 svg,
             });
+        }
+    }
+    let mut scaling_charts = BTreeMap::new();
+    for r in &i.summary.scaling {
+        let mut changes = scaling::changes(r);
+        changes.extend(marks::marks(
+            &i.summary,
+            &[EventKind::Alert, EventKind::Scaling],
+        ));
+        let overlay = Overlay {
+            bands: &bands,
+            marks: &changes,
+        };
+        let title = format!("scaling of {}", r.service);
+        if let Ok(svg) = charts::stacked(&title, &scaling::panels(r, i.results), &overlay) {
+            let file = format!("scaling-{}.svg", file_safe(&r.service));
+            scaling_charts.insert(r.service.clone(), Chart { file, title, svg });
         }
     }
     let first = i.summary.phases.first().map_or(0.0, |p| p.started_at);
@@ -261,6 +153,7 @@ pub fn build(i: Inputs<'_>) -> ReportData {
         failed_slos: i.summary.slos.iter().filter(|s| !s.passed()).count(),
         failures: i.results.map(|r| r.failures.clone()).unwrap_or_default(),
         charts,
+        scaling_charts,
         phases,
         labels: i.labels,
         manifest: i.manifest,
@@ -269,6 +162,87 @@ pub fn build(i: Inputs<'_>) -> ReportData {
         generated_at: crate::clock::iso(crate::clock::now() as u64),
         summary: i.summary,
     }
+}
+
+type ChartSpec = (&'static str, &'static str, &'static str, Vec<Line>);
+
+/// The load's charts: users or arrival rate, throughput, latency, and for an open model
+/// iterations started and dropped.
+fn load_charts(r: &Results) -> Vec<ChartSpec> {
+    let at = |f: &dyn Fn(&SecondRow) -> f64| -> Vec<(f64, f64)> {
+        r.series
+            .iter()
+            .map(|row| (row.second as f64 + 1.0, f(row)))
+            .collect()
+    };
+    // Latencies of a second without requests are unknown, not zero.
+    let lat = |f: &dyn Fn(&SecondRow) -> f64| -> Vec<(f64, f64)> {
+        r.series
+            .iter()
+            .map(|row| {
+                let v = if row.requests == 0 { f64::NAN } else { f(row) };
+                (row.second as f64 + 1.0, v)
+            })
+            .collect()
+    };
+    let line = |name: &str, points| Line {
+        name: name.into(),
+        points,
+    };
+    let open = r.open.is_some();
+    let (unit, active, title) = if open {
+        (
+            "iterations/s",
+            "in flight",
+            "target rate and iterations in flight",
+        )
+    } else {
+        ("users", "active users", "target and active users")
+    };
+    let mut specs: Vec<ChartSpec> = vec![
+        (
+            "load.svg",
+            title,
+            unit,
+            vec![
+                line(&format!("target {unit}"), at(&|row| row.target)),
+                line(active, at(&|row| row.active as f64)),
+            ],
+        ),
+        (
+            "throughput.svg",
+            "requests and failures per second",
+            "per second",
+            vec![
+                line("requests/s", at(&|row| row.requests as f64)),
+                line("failures/s", at(&|row| row.failures as f64)),
+            ],
+        ),
+        (
+            "latency.svg",
+            "latency percentiles per second",
+            "ms",
+            vec![
+                line("p50", lat(&|row| row.p50_ms)),
+                line("p90", lat(&|row| row.p90_ms)),
+                line("p95", lat(&|row| row.p95_ms)),
+                line("p99", lat(&|row| row.p99_ms)),
+                line("max", lat(&|row| row.max_ms)),
+            ],
+        ),
+    ];
+    if open {
+        specs.push((
+            "open.svg",
+            "iterations started and dropped per second",
+            "per second",
+            vec![
+                line("started", at(&|row| row.started.unwrap_or(0) as f64)),
+                line("dropped", at(&|row| row.dropped.unwrap_or(0) as f64)),
+            ],
+        ));
+    }
+    specs
 }
 
 /// A name usable in a file name: letters, digits and `_`, the rest as `_`.

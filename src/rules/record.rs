@@ -59,6 +59,21 @@ pub struct ScalingRecord {
     /// What the controller's behaviour amounted to.
     #[serde(default)]
     pub figures: ScalingFigures,
+    /// The replica limits.
+    #[serde(default)]
+    pub min: u32,
+    #[serde(default)]
+    pub max: u32,
+    /// The policy's levels of the metric (`target`, or `upper` and `lower`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub levels: Vec<Level>,
+}
+
+/// A named level of a controller's metric.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct Level {
+    pub name: String,
+    pub value: f64,
 }
 
 /// A controller's behaviour in figures.

@@ -95,6 +95,9 @@ async fn control(
         decisions: Vec::new(),
         without_value: 0,
         figures: Default::default(),
+        min: plan.min,
+        max: plan.max,
+        levels: plan.policy.levels(),
     };
     let mut policy = Policy::new(&plan);
     let every = std::time::Duration::from_secs_f64(plan.interval_s.max(0.1));

@@ -127,7 +127,7 @@ pub fn write_report(
     manifest_dir: &Path,
     summary: &Summary,
 ) -> Result<Option<PathBuf>, DirError> {
-    for c in &data.charts {
+    for c in data.charts.iter().chain(data.scaling_charts.values()) {
         dir.write(&format!("charts/{}", c.file), c.svg.as_bytes())?;
     }
     let custom = |p: &Option<String>| p.as_ref().map(|t| manifest_dir.join(t));

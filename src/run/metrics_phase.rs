@@ -117,6 +117,7 @@ pub async fn collect(run: &mut Run<'_>, during: During) {
                     r.service, d.from, d.to, d.reason
                 ),
                 error: d.error.clone(),
+                kind: crate::analysis::series::EventKind::Scaling,
             });
         }
     }
@@ -132,6 +133,7 @@ pub async fn collect(run: &mut Run<'_>, during: During) {
                     c.state
                 ),
                 error: None,
+                kind: crate::analysis::series::EventKind::Alert,
             });
         }
     }

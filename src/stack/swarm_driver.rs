@@ -112,6 +112,7 @@ impl StackDriver for SwarmDriver {
                     at: a.at.as_secs_f64(),
                     what: a.describe(),
                     error,
+                    kind: crate::analysis::series::EventKind::Action,
                 });
             }
             events

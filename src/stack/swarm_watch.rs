@@ -55,6 +55,7 @@ pub fn spawn(sw: Swarm, stack: String, step: Duration) -> Watcher {
                             at: start.elapsed().as_secs_f64(),
                             what: format!("task of {service} failed"),
                             error: Some(err),
+                            kind: crate::analysis::series::EventKind::Task,
                         });
                     }
                 }

@@ -134,6 +134,19 @@ fn an_alert_goes_pending_fires_and_resolves_when_its_series_says() {
     );
     let html = std::fs::read_to_string(dir.join("report.html")).expect("report.html");
     assert!(html.contains("<table id=\"alerts\">"), "alerts table");
+    // On the charts as bands (pending, then firing), not as event markers.
+    let chart = std::fs::read_to_string(dir.join("charts").join("load.svg")).expect("load.svg");
+    for band in ["alert ManyUsers pending", "alert ManyUsers firing"] {
+        assert!(chart.contains(band), "{band} on the load chart");
+    }
+    assert!(
+        !chart.contains("ManyUsers{"),
+        "alert changes are not markers"
+    );
+    assert!(
+        events.iter().any(|e| e["kind"] == "alert"),
+        "alert events have their kind: {events:?}"
+    );
 }
 
 #[test]
@@ -220,11 +233,12 @@ fn alerts_against_prometheus_fire_when_they_do_against_the_embedded_store() {
     let from_prometheus = changes(&summary("alert-prometheus"));
     let states = |c: &[(String, f64)]| c.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>();
     assert_eq!(states(&embedded), states(&from_prometheus));
-    // Within an evaluation interval, plus the scrape interval: Prometheus scrapes at a
-    // phase of its own.
+    // Within one evaluation interval: both see a change within a scrape (1 s, Prometheus at
+    // a phase of its own) and a second of the generator's statistics, and evaluate on 2 s
+    // grids half a second apart.
     for ((state, a), (_, b)) in embedded.iter().zip(&from_prometheus) {
         assert!(
-            (a - b).abs() <= every + 1.0,
+            (a - b).abs() <= every,
             "{state}: embedded at {a}, Prometheus at {b}"
         );
     }

@@ -704,7 +704,7 @@ autoscale:
     interval: 2s
     metric: {{preset: cadvisor.cpu, per_replica: true}}
 {policy}
-report: {{formats: [markdown, json]}}
+report: {{formats: [html, markdown, json]}}
 "#
     );
     let path = dir.join(format!("{name}.yaml"));
@@ -806,6 +806,29 @@ fn the_hpa_controller_scales_out_under_the_ramp_and_back_in_after_it() {
     assert!((0.0..=20.0).contains(&reaction), "{f}");
     assert!(f["replica_seconds"].as_f64().unwrap_or(0.0) > 60.0, "{f}");
     assert!(md.contains("replica-seconds, reaction "), "{md}");
+    // The controller's chart: replicas, load, latency and the metric on one time axis, each
+    // change marked, in the HTML section and linked from the Markdown.
+    assert!(md.contains("(charts/scaling-ms_exercise.svg)"), "{md}");
+    let chart = std::fs::read_to_string(dir.join("charts").join("scaling-ms_exercise.svg"))
+        .expect("scaling chart");
+    let (_, from, to) = changes[0];
+    assert!(
+        chart.contains(&format!("{from} → {to}")),
+        "first change marked"
+    );
+    for panel in [
+        "ms-exercise replicas",
+        "requests/s",
+        "p95 latency",
+        "target 0.2",
+    ] {
+        assert!(chart.contains(panel), "{panel} in the scaling chart");
+    }
+    let html = std::fs::read_to_string(dir.join("report.html")).expect("html");
+    assert!(
+        html.contains("id=\"scaling-chart-ms-exercise\""),
+        "in the scaling section"
+    );
     assert_eq!(leftovers(&stack).trim(), "");
 }
 
