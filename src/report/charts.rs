@@ -135,7 +135,7 @@ fn y_range(panel: &Panel) -> (f64, f64) {
 
 fn band_color(kind: BandKind, n: usize) -> RGBColor {
     match kind {
-        BandKind::Phase if n % 2 == 0 => RGBColor(255, 243, 205),
+        BandKind::Phase if n.is_multiple_of(2) => RGBColor(255, 243, 205),
         BandKind::Phase => RGBColor(220, 235, 250),
         BandKind::Pending => RGBColor(255, 222, 173),
         BandKind::Firing => RGBColor(244, 190, 190),
