@@ -52,6 +52,9 @@ pub struct QueryResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
     pub series: Vec<Series>,
+    /// The report section its chart goes in, when the query or its preset says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub section: Option<crate::manifest::model::Section>,
     /// Why there are no series, when there are none (`no data`, an error).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub missing: Option<String>,

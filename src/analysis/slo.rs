@@ -210,6 +210,7 @@ mod tests {
             name: "cpu[gw]".into(),
             promql: None,
             unit: Some("cores".into()),
+            section: None,
             series: vec![
                 Series {
                     labels: Default::default(),

@@ -185,6 +185,28 @@ pub fn exposition(latest: &[Sample]) -> String {
     w.finish()
 }
 
+/// How far back CPU is taken for its rate: procfs counts CPU in ticks of 10 ms, so a rate
+/// between samples a second apart is a comb of 0 and 0.01 cores; over 5 s it is the usage.
+pub const CPU_RATE_WINDOW: f64 = 5.0;
+
+/// CPU cores used at each sample after the first: the counter's increase since the last
+/// sample at least `CPU_RATE_WINDOW` earlier (the first sample, early in the run).
+fn cpu_rate(pts: &[(f64, Usage)]) -> Vec<(f64, f64)> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    for i in 1..pts.len() {
+        while from + 1 < i && pts[i].0 - pts[from + 1].0 >= CPU_RATE_WINDOW {
+            from += 1;
+        }
+        let (t0, u0) = pts[from];
+        let (t1, u1) = pts[i];
+        if t1 > t0 {
+            out.push((t1, ((u1.cpu_seconds - u0.cpu_seconds) / (t1 - t0)).max(0.0)));
+        }
+    }
+    out
+}
+
 /// The stored series: one result per metric, one series per container, plus
 /// `container_last_seen` and `container_cpu_cores` (CPU as a rate, for charts).
 pub fn results(samples: &[Sample]) -> Vec<QueryResult> {
@@ -197,6 +219,7 @@ pub fn results(samples: &[Sample]) -> Vec<QueryResult> {
         promql: None,
         unit: Some(unit.into()),
         series,
+        section: Some(crate::manifest::model::Section::System),
         missing: (samples.is_empty()).then(|| "no container was sampled".into()),
         warnings: Vec::new(),
         gaps: Vec::new(),
@@ -230,14 +253,7 @@ pub fn results(samples: &[Sample]) -> Vec<QueryResult> {
         by.iter()
             .map(|(l, pts)| Series {
                 labels: (*l).clone(),
-                points: pts
-                    .windows(2)
-                    .filter(|w| w[1].0 > w[0].0)
-                    .map(|w| {
-                        let d = w[1].1.cpu_seconds - w[0].1.cpu_seconds;
-                        (w[1].0, (d / (w[1].0 - w[0].0)).max(0.0))
-                    })
-                    .collect(),
+                points: cpu_rate(pts),
             })
             .collect(),
     ));
@@ -304,5 +320,28 @@ mod tests {
         assert_eq!(cores.series[0].points, vec![(102.7, 0.5)]);
         assert!(r.iter().all(|q| q.missing.is_none()));
         assert!(results(&[]).iter().all(|q| q.missing.is_some()));
+    }
+
+    #[test]
+    fn cpu_in_ticks_is_a_rate_over_the_window_not_a_comb() {
+        // 5 ms of CPU a second, counted in 10 ms ticks: +0.01 every other second.
+        let pts: Vec<(f64, Usage)> = (0..20)
+            .map(|i| {
+                let u = Usage {
+                    cpu_seconds: f64::from(i / 2) * 0.01,
+                    memory_bytes: 0.0,
+                    working_set_bytes: 0.0,
+                    rx_bytes: 0.0,
+                    tx_bytes: 0.0,
+                };
+                (f64::from(i), u)
+            })
+            .collect();
+        let r = cpu_rate(&pts);
+        assert_eq!(r.len(), 19);
+        // From 5 s on, every point spans 5 s: 0.004 or 0.006 cores, never 0 or 0.01.
+        for (t, v) in r.iter().filter(|(t, _)| *t >= 5.0) {
+            assert!((0.0039..=0.0061).contains(v), "{v} cores at {t}");
+        }
     }
 }

@@ -57,6 +57,7 @@ pub fn query_range(
         promql: Some(promql_text.to_string()),
         unit,
         series: Vec::new(),
+        section: None,
         missing: None,
         warnings: Vec::new(),
         gaps: Vec::new(),

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::presets;
 use crate::manifest::duration::Duration;
-use crate::manifest::model::{Query, VarValue};
+use crate::manifest::model::{Query, Section, VarValue};
 use crate::manifest::template;
 
 /// What query templates can refer to besides `vars`.
@@ -37,6 +37,19 @@ pub struct ResolvedQuery {
     pub promql: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
+    /// The report section: the query's `section`, else its preset's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub section: Option<Section>,
+}
+
+/// The section a preset's series belong in.
+pub fn preset_section(preset: &str) -> Option<Section> {
+    match preset.split('.').next()? {
+        _ if preset == "cadvisor.replicas" => Some(Section::Scaling),
+        "cadvisor" | "node" => Some(Section::System),
+        "envoy" => Some(Section::Application),
+        _ => None,
+    }
 }
 
 /// The PromQL template of a query: its own, or its preset's.
@@ -121,6 +134,9 @@ pub fn expand(q: &Query, cx: &QueryContext) -> Result<Vec<ResolvedQuery>, QueryE
                 query: q.name.clone(),
                 item,
                 preset: q.preset.clone(),
+                section: q
+                    .section
+                    .or_else(|| q.preset.as_deref().and_then(preset_section)),
                 promql: promql.trim().to_string(),
                 unit: q
                     .unit

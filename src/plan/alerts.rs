@@ -65,6 +65,7 @@ fn as_query(a: &Alert) -> Query {
         for_each: None,
         unit: None,
         description: None,
+        section: None,
     }
 }
 

@@ -73,6 +73,7 @@ fn metric_query(a: &Autoscale) -> Query {
         for_each: None,
         unit: None,
         description: None,
+        section: None,
     }
 }
 

@@ -6,6 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 /// A named line.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Line {
     pub name: String,
     /// `(seconds from the start of the load, value)`.
@@ -24,6 +25,7 @@ pub enum BandKind {
 }
 
 /// A shaded time range.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Band {
     pub name: String,
     pub start: f64,
@@ -32,6 +34,7 @@ pub struct Band {
 }
 
 /// A vertical marker at a time, with its label.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Mark {
     pub at: f64,
     pub label: String,

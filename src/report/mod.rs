@@ -4,8 +4,12 @@ pub mod charts;
 pub mod error;
 pub mod grafana;
 pub mod marks;
+pub mod page;
+pub mod plots;
 pub mod render;
 pub mod scaling;
 pub mod summary;
+pub mod units;
+pub mod web;
 
 pub use error::ReportError;

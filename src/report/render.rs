@@ -8,12 +8,13 @@ use std::path::Path;
 use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
 
-use super::charts::{self, Line, Overlay};
+use super::charts::{self, Overlay};
 use super::summary::Summary;
-use super::{marks, scaling};
+use super::web::Charting;
+use super::{marks, page, plots, scaling};
 use crate::analysis::series::{EventKind, QueryResult};
 use crate::load::results::{FailureGroup, Results};
-use crate::load::stats::SecondRow;
+use crate::manifest::model::Section;
 
 pub const HTML_TEMPLATE: &str = include_str!("../../templates/report.html.j2");
 pub const MD_TEMPLATE: &str = include_str!("../../templates/report.md.j2");
@@ -24,6 +25,26 @@ pub struct Chart {
     pub file: String,
     pub title: String,
     pub svg: String,
+}
+
+/// A chart as the page places it: its plot's id, title, and SVG for a static page.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChartView {
+    pub id: String,
+    pub title: String,
+    pub svg: Option<String>,
+}
+
+/// What the page inlines for its interactive charts (empty strings without them).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Web {
+    pub library: String,
+    pub library_css: String,
+    pub script: String,
+    /// The plots, bands and markers as JSON (`page::json`).
+    pub data: String,
+    /// Why the page has static charts only.
+    pub static_why: Option<String>,
 }
 
 /// A phase as the report shows it: offsets from the first phase.
@@ -46,6 +67,15 @@ pub struct ReportData {
     pub charts: Vec<Chart>,
     /// Each controller's chart (in the scaling section, not in `charts`), by service.
     pub scaling_charts: BTreeMap<String, Chart>,
+    /// Each controller's interactive panels, by service.
+    pub scaling_views: BTreeMap<String, Vec<ChartView>>,
+    /// The page's charts by section (`load`, `application`, `system`, `scaling`), with their
+    /// SVG when the page has no interactive charts.
+    pub sections: BTreeMap<Section, Vec<ChartView>>,
+    /// The interactive charts' code and data, or why there are none.
+    pub web: Web,
+    /// The page's styles.
+    pub style: String,
     pub phases: Vec<PhaseRow>,
     pub labels: BTreeMap<String, String>,
     pub manifest: String,
@@ -68,6 +98,8 @@ pub struct Inputs<'a> {
     pub load_start: Option<f64>,
     pub warmup_s: f64,
     pub cooldown_s: f64,
+    /// Interactive charts or static ones (`web::charting()` for this build's).
+    pub charting: Charting,
 }
 
 /// Builds the report data and its charts.
@@ -79,46 +111,28 @@ pub fn build(i: Inputs<'_>) -> ReportData {
         bands: &bands,
         marks: &events,
     };
+    let mut plots = i.results.map(plots::load).unwrap_or_default();
+    plots.extend(plots::metrics(i.metrics, i.load_start.unwrap_or(0.0)));
+    let interactive = matches!(i.charting, Charting::Interactive { .. });
     let mut charts = Vec::new();
-    if let Some(r) = i.results {
-        for (file, title, y, lines) in load_charts(r) {
-            if let Ok(svg) = charts::lines(title, y, lines, &overlay) {
-                charts.push(Chart {
-                    file: file.into(),
-                    title: title.into(),
-                    svg,
-                });
-            }
-        }
-    }
-    let origin = i.load_start.unwrap_or(0.0);
-    for (n, q) in i.metrics.iter().enumerate() {
-        // Raw counters are stored, not charted: their rate is.
-        if q.series.is_empty() || q.name.ends_with("_total") {
+    let mut sections: BTreeMap<Section, Vec<ChartView>> = BTreeMap::new();
+    for p in &plots {
+        let Ok(svg) = charts::lines(&p.title, &p.y_label, p.lines.clone(), &overlay) else {
             continue;
-        }
-        let lines: Vec<Line> = q
-            .series
-            .iter()
-            .map(|s| Line {
-                name: s.legend(),
-                points: s.points.iter().map(|(t, v)| (t - origin, *v)).collect(),
-            })
-            .collect();
-        let title = match &q.promql {
-            Some(p) => format!("{} — {p}", q.name),
-            None => q.name.clone(),
         };
-        let unit = q.unit.as_deref().unwrap_or("");
-        if let Ok(svg) = charts::lines(&q.name, unit, lines, &overlay) {
-            charts.push(Chart {
-                file: format!("metric-{n:02}-{}.svg", file_safe(&q.name)),
-                title,
-                svg,
-            });
-        }
+        sections.entry(p.section).or_default().push(ChartView {
+            id: p.id.clone(),
+            title: p.title.clone(),
+            svg: (!interactive).then(|| svg.clone()),
+        });
+        charts.push(Chart {
+            file: format!("{}.svg", p.id),
+            title: p.title.clone(),
+            svg,
+        });
     }
     let mut scaling_charts = BTreeMap::new();
+    let mut scaling_views = BTreeMap::new();
     for r in &i.summary.scaling {
         let mut changes = scaling::changes(r);
         changes.extend(marks::marks(
@@ -134,7 +148,38 @@ pub fn build(i: Inputs<'_>) -> ReportData {
             let file = format!("scaling-{}.svg", file_safe(&r.service));
             scaling_charts.insert(r.service.clone(), Chart { file, title, svg });
         }
+        if interactive {
+            let panels = plots::scaling(r, i.results);
+            let views = panels
+                .iter()
+                .map(|p| ChartView {
+                    id: p.id.clone(),
+                    title: p.title.clone(),
+                    svg: None,
+                })
+                .collect();
+            scaling_views.insert(r.service.clone(), views);
+            plots.extend(panels);
+        }
     }
+    let web = match i.charting {
+        Charting::Interactive { library, css } => Web {
+            library: library.into(),
+            library_css: css.into(),
+            script: super::web::SCRIPT.into(),
+            data: page::json(&page::Data {
+                origin: i.load_start,
+                bands: &bands,
+                marks: &events,
+                plots: &plots,
+            }),
+            static_why: None,
+        },
+        Charting::Static { why } => Web {
+            static_why: Some(why.into()),
+            ..Web::default()
+        },
+    };
     let first = i.summary.phases.first().map_or(0.0, |p| p.started_at);
     let phases = i
         .summary
@@ -154,6 +199,10 @@ pub fn build(i: Inputs<'_>) -> ReportData {
         failures: i.results.map(|r| r.failures.clone()).unwrap_or_default(),
         charts,
         scaling_charts,
+        scaling_views,
+        sections,
+        web,
+        style: super::web::STYLE.into(),
         phases,
         labels: i.labels,
         manifest: i.manifest,
@@ -162,87 +211,6 @@ pub fn build(i: Inputs<'_>) -> ReportData {
         generated_at: crate::clock::iso(crate::clock::now() as u64),
         summary: i.summary,
     }
-}
-
-type ChartSpec = (&'static str, &'static str, &'static str, Vec<Line>);
-
-/// The load's charts: users or arrival rate, throughput, latency, and for an open model
-/// iterations started and dropped.
-fn load_charts(r: &Results) -> Vec<ChartSpec> {
-    let at = |f: &dyn Fn(&SecondRow) -> f64| -> Vec<(f64, f64)> {
-        r.series
-            .iter()
-            .map(|row| (row.second as f64 + 1.0, f(row)))
-            .collect()
-    };
-    // Latencies of a second without requests are unknown, not zero.
-    let lat = |f: &dyn Fn(&SecondRow) -> f64| -> Vec<(f64, f64)> {
-        r.series
-            .iter()
-            .map(|row| {
-                let v = if row.requests == 0 { f64::NAN } else { f(row) };
-                (row.second as f64 + 1.0, v)
-            })
-            .collect()
-    };
-    let line = |name: &str, points| Line {
-        name: name.into(),
-        points,
-    };
-    let open = r.open.is_some();
-    let (unit, active, title) = if open {
-        (
-            "iterations/s",
-            "in flight",
-            "target rate and iterations in flight",
-        )
-    } else {
-        ("users", "active users", "target and active users")
-    };
-    let mut specs: Vec<ChartSpec> = vec![
-        (
-            "load.svg",
-            title,
-            unit,
-            vec![
-                line(&format!("target {unit}"), at(&|row| row.target)),
-                line(active, at(&|row| row.active as f64)),
-            ],
-        ),
-        (
-            "throughput.svg",
-            "requests and failures per second",
-            "per second",
-            vec![
-                line("requests/s", at(&|row| row.requests as f64)),
-                line("failures/s", at(&|row| row.failures as f64)),
-            ],
-        ),
-        (
-            "latency.svg",
-            "latency percentiles per second",
-            "ms",
-            vec![
-                line("p50", lat(&|row| row.p50_ms)),
-                line("p90", lat(&|row| row.p90_ms)),
-                line("p95", lat(&|row| row.p95_ms)),
-                line("p99", lat(&|row| row.p99_ms)),
-                line("max", lat(&|row| row.max_ms)),
-            ],
-        ),
-    ];
-    if open {
-        specs.push((
-            "open.svg",
-            "iterations started and dropped per second",
-            "per second",
-            vec![
-                line("started", at(&|row| row.started.unwrap_or(0) as f64)),
-                line("dropped", at(&|row| row.dropped.unwrap_or(0) as f64)),
-            ],
-        ));
-    }
-    specs
 }
 
 /// A name usable in a file name: letters, digits and `_`, the rest as `_`.
@@ -291,6 +259,9 @@ pub fn render(
         } else {
             AutoEscape::None
         }
+    });
+    env.add_filter("human", |v: f64, unit: String| -> String {
+        super::units::human(v, &unit)
     });
     env.add_filter("md", |s: String| -> String {
         s.replace('|', "\\|")
@@ -341,4 +312,89 @@ pub fn junit(s: &Summary) -> String {
     }
     x.push_str("  </testsuite>\n</testsuites>\n");
     x
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::series::Series;
+
+    fn inputs<'a>(metrics: &'a [QueryResult], charting: Charting) -> Inputs<'a> {
+        let summary: Summary = serde_json::from_value(serde_json::json!({
+            "experiment": "x", "run_id": "r1", "status": "passed", "exit_code": 0,
+            "soy_version": "0", "phases": [], "slos": [], "metrics": [], "events": [],
+            "warnings": []
+        }))
+        .expect("a summary");
+        Inputs {
+            title: "x".into(),
+            summary,
+            results: None,
+            metrics,
+            labels: BTreeMap::new(),
+            manifest: String::new(),
+            command_line: String::new(),
+            host: String::new(),
+            load_start: Some(100.0),
+            warmup_s: 0.0,
+            cooldown_s: 0.0,
+            charting,
+        }
+    }
+
+    fn metric(name: &str, label: &str) -> QueryResult {
+        QueryResult {
+            name: name.into(),
+            promql: None,
+            unit: Some("bytes".into()),
+            series: vec![Series {
+                labels: [("service".to_string(), label.to_string())].into(),
+                points: vec![(100.0, 1.0), (101.0, 2.0)],
+            }],
+            section: None,
+            missing: None,
+            warnings: Vec::new(),
+            gaps: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_build_without_the_library_keeps_static_charts_and_says_why() {
+        let m = [metric("container_memory_usage_bytes", "api")];
+        let data = build(inputs(
+            &m,
+            Charting::Static {
+                why: "npm was not found",
+            },
+        ));
+        let html = render(&data, "report.html", HTML_TEMPLATE, None).expect("html");
+        assert!(html.contains(
+            "Static charts: this soy was built without its charting library (npm was not found)"
+        ));
+        assert!(html.contains("<svg") && !html.contains("id=\"soy-data\""));
+        assert_eq!(data.sections[&Section::System].len(), 1);
+    }
+
+    #[test]
+    fn an_interactive_page_carries_its_data_escaped_and_no_svg() {
+        let m = [metric(
+            "container_memory_usage_bytes",
+            "<script>alert(1)</script>",
+        )];
+        let charting = Charting::Interactive {
+            library: "/* the library */",
+            css: "",
+        };
+        let data = build(inputs(&m, charting));
+        let html = render(&data, "report.html", HTML_TEMPLATE, None).expect("html");
+        assert!(html.contains("id=\"plot-metric-00-container_memory_usage_bytes\""));
+        assert!(html.contains("/* the library */") && !html.contains("<svg"));
+        assert!(
+            !html.contains("<script>alert(1)"),
+            "a label cannot open a script"
+        );
+        assert!(html.contains("\\u003cscript>alert(1)\\u003c/script>"));
+        // The SVG charts are still written for the Markdown report and charts/.
+        assert_eq!(data.charts.len(), 1);
+    }
 }

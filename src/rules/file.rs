@@ -424,6 +424,7 @@ mod tests {
             preset: None,
             promql: "sum(rate(container_cpu_usage_seconds_total[1m]))".into(),
             unit: None,
+            section: None,
         }];
         let slos = vec![
             slo(r#"{"load": "p95", "max": "250ms"}"#),
@@ -455,6 +456,7 @@ mod tests {
             preset: None,
             promql: "x".into(),
             unit: None,
+            section: None,
         }];
         let e = live(
             &slo(r#"{"load": "error_rate", "max": "2%"}"#),

@@ -23,6 +23,7 @@ pub async fn queries(
             promql: Some(q.promql.clone()),
             unit: q.unit.clone(),
             series: Vec::new(),
+            section: q.section,
             missing: None,
             warnings: Vec::new(),
             gaps: Vec::new(),
@@ -97,6 +98,7 @@ pub fn embedded(
                 window,
                 plan.step.as_secs_f64(),
             );
+            r.section = q.section;
             r.warnings.extend(problems.iter().cloned());
             r
         })

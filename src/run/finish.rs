@@ -147,6 +147,7 @@ fn write_report(
         load_start: run.load_start,
         warmup_s: exp.load.warmup.as_secs_f64(),
         cooldown_s: exp.load.cooldown.as_secs_f64(),
+        charting: crate::report::web::charting(),
     });
     super::dir::write_report(&run.dir, &data, &exp.report, &run.plan.exec.dir, summary)
 }

@@ -87,6 +87,7 @@ pub fn render_run(
         warmup_s: secs("/load/warmup"),
         cooldown_s: secs("/load/cooldown"),
         summary,
+        charting: crate::report::web::charting(),
     });
     Ok(match format {
         ReportFormat::Html => {
@@ -134,9 +135,13 @@ fn reevaluate(
         return no_samples();
     };
     for (name, promql, unit) in queries {
-        let r = crate::metrics::embedded::query_range(&store, &name, &promql, unit, window, step);
+        let mut r =
+            crate::metrics::embedded::query_range(&store, &name, &promql, unit, window, step);
         match metrics.iter_mut().find(|m| m.name == name) {
-            Some(existing) => *existing = r,
+            Some(existing) => {
+                r.section = existing.section;
+                *existing = r
+            }
             None => metrics.push(r),
         }
     }

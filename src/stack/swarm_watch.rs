@@ -93,6 +93,7 @@ fn replica_series(samples: &ReplicaSamples) -> QueryResult {
         name: "swarm_replicas".into(),
         promql: None,
         unit: Some("replicas".into()),
+        section: Some(crate::manifest::model::Section::Scaling),
         series: by
             .into_iter()
             .map(|(svc, points)| Series {

@@ -161,6 +161,25 @@ pub struct Query {
     /// What the query shows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// The report section its chart goes in (default: by preset, else by the metric's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub section: Option<Section>,
+}
+
+/// A section of the report page.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Section {
+    /// The load generator's own series.
+    Load,
+    /// The application's: gateway and Envoy request rates, latencies, response codes.
+    Application,
+    /// The system's: containers and nodes.
+    System,
+    /// Replicas and scaling.
+    Scaling,
 }
 
 /// Expansion of one query into several. Give exactly one of `service` or `cluster`.

@@ -22,6 +22,7 @@ pub use experiment::{API_VERSION, Experiment, Kind, Metadata, VarValue};
 pub use load::{Driver, Load, LocustSettings, ThinkTime, TlsSettings, Workload};
 pub use metrics::{
     BasicAuth, EmbeddedSource, ForEach, MetricsConfig, MetricsSource, PrometheusSource, Query,
+    Section,
 };
 pub use report::{Format, Report, Templates};
 pub use scenario::{Check, Extractor, JsonCheck, Method, Request, Step, Task};
