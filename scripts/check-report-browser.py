@@ -9,68 +9,19 @@ Saves a screenshot.
 
 usage: check-report-browser.py REPORT.html SCREENSHOT.png
 """
-import base64, json, os, re, shutil, socket, subprocess, sys, tempfile, time, urllib.request
+import base64, json, os, re, sys, time
 
-import websocket  # websocket-client, from PyPI
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cdp import Browser  # noqa: E402
 
 
 def main():
     report, shot = os.path.abspath(sys.argv[1]), sys.argv[2]
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not chromium:
-        sys.exit("chromium is not installed")
-    port = free_port()
-    profile = tempfile.mkdtemp()
-    proc = subprocess.Popen([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                             f"--user-data-dir={profile}", f"--remote-debugging-port={port}",
-                             "--remote-debugging-address=127.0.0.1", "--window-size=1100,2000", "about:blank"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    browser = Browser()
+    call, js, events = browser.call, browser.js, browser.events
     try:
-        for _ in range(100):
-            try:
-                targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json"))
-                page = next(t for t in targets if t["type"] == "page")
-                break
-            except Exception:
-                time.sleep(0.1)
-        else:
-            sys.exit("chromium did not start its DevTools endpoint")
-        ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=30)
-        ids = iter(range(1, 10**6))
-        events = []
-
-        def call(method, **params):
-            i = next(ids)
-            ws.send(json.dumps({"id": i, "method": method, "params": params}))
-            while True:
-                msg = json.loads(ws.recv())
-                if msg.get("id") == i:
-                    if "error" in msg:
-                        sys.exit(f"{method}: {msg['error']}")
-                    return msg.get("result", {})
-                events.append(msg)
-
-        for domain in ("Page", "Runtime", "Log"):
-            call(f"{domain}.enable")
-        call("Page.navigate", url="file://" + report)
-        deadline = time.time() + 20
-        while not any(e.get("method") == "Page.loadEventFired" for e in events):
-            if time.time() > deadline:
-                sys.exit("the page did not finish loading")
-            events.append(json.loads(ws.recv()))
+        browser.open("file://" + report)
         problems = []
-
-        def js(expression):
-            r = call("Runtime.evaluate", returnByValue=True, awaitPromise=True, expression=expression)
-            if "exceptionDetails" in r:
-                sys.exit(f"page script failed: {expression[:80]}: {r['exceptionDetails']}")
-            return r["result"].get("value")
 
         def until(expression, what, seconds=10):
             deadline = time.time() + seconds
@@ -150,9 +101,7 @@ def main():
                 const r = svg.getBoundingClientRect(); const s = getComputedStyle(svg);
                 return {w: r.width, h: r.height, visible: s.display !== 'none' && s.visibility !== 'hidden'}; })""")
         check = {"charts": check_charts, "banner": js("!!document.querySelector('#verdict')")}
-        errors = [e for e in events if e.get("method") == "Runtime.exceptionThrown"
-                  or (e.get("method") == "Runtime.consoleAPICalled" and e["params"]["type"] == "error")
-                  or (e.get("method") == "Log.entryAdded" and e["params"]["entry"]["level"] == "error")]
+        errors = browser.errors()
         js("window.scrollTo(0, 0)")
         png = call("Page.captureScreenshot", format="png", captureBeyondViewport=True)["data"]
         with open(shot, "wb") as f:
@@ -187,8 +136,7 @@ def main():
               + ("; tooltip, legend, shared cursor and zoom work" if interactive else "")
               + f"; prints within the page; screenshot {shot}")
     finally:
-        proc.kill()
-        shutil.rmtree(profile, ignore_errors=True)
+        browser.close()
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ pub mod charts;
 pub mod error;
 pub mod grafana;
 pub mod marks;
+pub mod mermaid;
 pub mod page;
 pub mod plots;
 pub mod render;

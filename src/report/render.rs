@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::charts::{self, Overlay};
 use super::summary::Summary;
 use super::web::Charting;
-use super::{marks, page, plots, scaling};
+use super::{marks, mermaid, page, plots, scaling};
 use crate::analysis::series::{EventKind, QueryResult};
 use crate::load::results::{FailureGroup, Results};
 use crate::manifest::model::Section;
@@ -76,6 +76,10 @@ pub struct ReportData {
     pub web: Web,
     /// The page's styles.
     pub style: String,
+    /// The Markdown's charts: the load's, then the metric queries'.
+    pub mermaid: Vec<mermaid::Block>,
+    /// Mermaid charts left out to keep the Markdown within a comment's size.
+    pub trimmed: usize,
     pub phases: Vec<PhaseRow>,
     pub labels: BTreeMap<String, String>,
     pub manifest: String,
@@ -162,6 +166,11 @@ pub fn build(i: Inputs<'_>) -> ReportData {
             plots.extend(panels);
         }
     }
+    let mermaid = plots
+        .iter()
+        .filter(|p| p.id != "load" && !p.id.starts_with("scaling-"))
+        .filter_map(mermaid::block)
+        .collect();
     let web = match i.charting {
         Charting::Interactive { library, css } => Web {
             library: library.into(),
@@ -203,6 +212,8 @@ pub fn build(i: Inputs<'_>) -> ReportData {
         sections,
         web,
         style: super::web::STYLE.into(),
+        mermaid,
+        trimmed: 0,
         phases,
         labels: i.labels,
         manifest: i.manifest,
@@ -277,6 +288,28 @@ pub fn render(
     env.get_template(&name)
         .and_then(|t| t.render(data))
         .map_err(fail)
+}
+
+/// GitHub's limit on a comment's size, in characters.
+pub const COMMENT_LIMIT: usize = 65_536;
+
+/// The Markdown report, within a pull-request comment's size: Mermaid charts are left out
+/// from the last while it is longer (the report says how many), then the text is cut.
+pub fn markdown(data: &ReportData, custom: Option<&Path>) -> Result<String, super::ReportError> {
+    let mut data = data.clone();
+    loop {
+        let text = render(&data, "report.md.j2", MD_TEMPLATE, custom)?;
+        if text.chars().count() <= COMMENT_LIMIT {
+            return Ok(text);
+        }
+        if data.mermaid.pop().is_some() {
+            data.trimmed += 1;
+            continue;
+        }
+        let note = "\n\n… cut here to stay within a pull-request comment's 65,536 characters; see report.html.\n";
+        let keep = COMMENT_LIMIT - note.chars().count();
+        return Ok(text.chars().take(keep).collect::<String>() + note);
+    }
 }
 
 /// JUnit XML with one test case per SLO.

@@ -143,12 +143,7 @@ pub fn write_report(
         html = Some(dir.path.join("report.html"));
     }
     if cfg.formats.contains(&Format::Markdown) {
-        let text = render::render(
-            data,
-            "report.md.j2",
-            render::MD_TEMPLATE,
-            custom(&cfg.template.markdown).as_deref(),
-        )?;
+        let text = render::markdown(data, custom(&cfg.template.markdown).as_deref())?;
         dir.write("report.md", text.as_bytes())?;
     }
     if cfg.junit {

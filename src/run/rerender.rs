@@ -93,7 +93,7 @@ pub fn render_run(
         ReportFormat::Html => {
             render::render(&data, "report.html.j2", render::HTML_TEMPLATE, template)?
         }
-        _ => render::render(&data, "report.md.j2", render::MD_TEMPLATE, template)?,
+        _ => render::markdown(&data, template)?,
     })
 }
 

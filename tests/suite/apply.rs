@@ -118,6 +118,23 @@ fn browser_check(html: &Path, shot: &str) -> String {
     text(&check.stdout)
 }
 
+/// scripts/check-mermaid.py on a Markdown report: every Mermaid block renders with npm's
+/// Mermaid in Chromium, and the file fits a pull-request comment.
+fn mermaid_check(md: &Path) -> String {
+    let check = std::process::Command::new(super::harness::venv_python())
+        .arg(root().join("scripts/check-mermaid.py"))
+        .arg(md)
+        .output()
+        .expect("the Mermaid check runs");
+    assert!(
+        check.status.success(),
+        "{}{}",
+        text(&check.stdout),
+        text(&check.stderr)
+    );
+    text(&check.stdout)
+}
+
 #[test]
 fn apply_runs_a_local_experiment_end_to_end() {
     let marker = format!("soy-e2e-{}", std::process::id());
@@ -153,6 +170,7 @@ fn apply_runs_a_local_experiment_end_to_end() {
     // every chart is visible (scripts/check-report-browser.py; a screenshot is kept).
     requires!(chromium);
     assert!(browser_check(&html, "report.png").contains("charts visible"));
+    assert!(mermaid_check(&dir.join("report.md")).contains("blocks of"));
     for f in [
         "manifest.yaml",
         "resolved.json",
@@ -404,6 +422,10 @@ fn report_rerenders_a_stored_run() {
     // In a browser no label runs as a script, and legends show them as written.
     requires!(chromium);
     browser_check(&html_path, "escaping.png");
+    // The Markdown's Mermaid blocks render, and no label breaks out of them.
+    let md_path = html_path.with_extension("md");
+    std::fs::write(&md_path, text(&md.stdout)).expect("md");
+    mermaid_check(&md_path);
     let (json, _) = soy(
         &["report", run, "--format", "json"],
         Duration::from_secs(20),
