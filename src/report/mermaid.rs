@@ -101,7 +101,7 @@ pub fn block(p: &Plot) -> Option<Block> {
         return None;
     }
     let (div, label) = scale(&p.unit, max.abs().max(f64::MIN_POSITIVE));
-    let title = text(&p.title.split(" — ").next().unwrap_or(&p.title).to_string());
+    let title = text(p.title.split(" — ").next().unwrap_or(&p.title));
     let mut code = format!(
         "```mermaid\nxychart-beta\n    title \"{title}\"\n    x-axis \"seconds\" {} --> {}\n    y-axis \"{}\"\n",
         short(x0),
