@@ -67,8 +67,13 @@ pub enum Command {
     DemoService(crate::demo::DemoCommand),
     /// Re-render a stored run's report without running it again.
     Report {
-        /// A run directory (`reports/<experiment>/<run>` or `.../latest`).
+        /// A run directory (`reports/<experiment>/<run>` or `.../latest`); with `--index`,
+        /// a reports root.
         run_dir: PathBuf,
+        /// Write the runs index of the reports root RUN_DIR (`RUN_DIR/index.html`): every
+        /// stored run, newest first, with trends per experiment.
+        #[arg(long, conflicts_with_all = ["format", "template", "manifest", "output"])]
+        index: bool,
         /// `html` (written to RUN_DIR/report.html), `md` or `json` (printed).
         #[arg(long, value_enum, default_value_t = crate::run::rerender::ReportFormat::Html)]
         format: crate::run::rerender::ReportFormat,

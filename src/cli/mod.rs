@@ -87,6 +87,15 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         },
         Command::Report {
             run_dir,
+            index: true,
+            ..
+        } => {
+            let path = crate::run::index::write(&run_dir)?;
+            out_line(&path.display().to_string())
+        }
+        Command::Report {
+            run_dir,
+            index: false,
             format,
             template,
             manifest,

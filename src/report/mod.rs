@@ -3,6 +3,7 @@
 pub mod charts;
 pub mod error;
 pub mod grafana;
+pub mod index;
 pub mod marks;
 pub mod mermaid;
 pub mod page;

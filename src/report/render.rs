@@ -238,8 +238,8 @@ pub fn file_safe(name: &str) -> String {
 }
 
 /// Renders with a built-in or given template (`name` decides HTML escaping).
-pub fn render(
-    data: &ReportData,
+pub fn render<T: Serialize>(
+    data: &T,
     name: &str,
     builtin: &str,
     custom: Option<&Path>,

@@ -71,6 +71,15 @@ pub fn finish(mut run: Run<'_>) -> Outcome {
         None
     });
     run.dir.link_latest();
+    // The runs index of the reports root; a failure there loses nothing of this run.
+    if let Some(root) = run.dir.path.parent().and_then(std::path::Path::parent)
+        && let Err(e) = super::index::write(root)
+    {
+        eprintln!(
+            "soy: the runs index was not updated: {}",
+            crate::error::flatten(&e)
+        );
+    }
     print(&run, &summary, &problems);
     Outcome {
         exit_code: if problems.is_empty() || exit_code != exit::OK {

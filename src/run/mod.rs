@@ -9,6 +9,7 @@ mod collect;
 pub mod dir;
 pub mod down;
 mod finish;
+pub mod index;
 mod load_phase;
 mod metrics_phase;
 pub mod phases;

@@ -171,6 +171,13 @@ fn apply_runs_a_local_experiment_end_to_end() {
     requires!(chromium);
     assert!(browser_check(&html, "report.png").contains("charts visible"));
     assert!(mermaid_check(&dir.join("report.md")).contains("blocks of"));
+    // The runs index of the reports root lists this run.
+    let index = std::fs::read_to_string(runs().join("index.html")).expect("index.html");
+    let id = dir.file_name().expect("id").to_string_lossy().into_owned();
+    assert!(
+        index.contains(&format!("href=\"e2e/{id}/report.html\"")),
+        "{index}"
+    );
     for f in [
         "manifest.yaml",
         "resolved.json",
@@ -675,4 +682,37 @@ fn teardown_never_leaves_every_service_running_until_soy_down() {
     let said = down(&m, &out_dir);
     assert!(said.contains("stopped api, gateway of"), "{said}");
     assert_eq!(leftovers(&marker), "", "soy down left processes");
+}
+
+#[test]
+fn the_runs_index_lists_stored_runs_newest_first_and_marks_a_damaged_one() {
+    let root = root().join("target/test-tmp/index-root");
+    let _ = std::fs::remove_dir_all(&root);
+    let fixture = root_fixture();
+    let copy = |to: &Path| {
+        std::fs::create_dir_all(to).expect("dir");
+        for f in ["summary.json", "run.json", "manifest.yaml"] {
+            std::fs::copy(fixture.join(f), to.join(f)).expect("copy");
+        }
+    };
+    copy(&root.join("quickstart/20261127T180418Z-b38cc7"));
+    let broken = root.join("quickstart/20261128T000000Z-aaaaaa");
+    copy(&broken);
+    std::fs::write(broken.join("summary.json"), "{\"experiment\": ").expect("cut");
+    let r = root.to_str().expect("utf8");
+    let (out, _) = soy(&["report", "--index", r], Duration::from_secs(20));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout).trim(),
+        root.join("index.html").to_str().expect("utf8")
+    );
+    let page = std::fs::read_to_string(root.join("index.html")).expect("index");
+    assert!(page.contains("2 runs of 1 experiments"), "{page}");
+    assert!(page.contains("href=\"quickstart/20261127T180418Z-b38cc7/report.html\""));
+    assert!(page.contains("class=\"unreadable\">unreadable"), "{page}");
+    assert!(page.contains("20.6 ms"), "the p95 in its unit: {page}");
+}
+
+fn root_fixture() -> PathBuf {
+    root().join("tests/fixtures/run/quickstart")
 }
