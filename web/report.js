@@ -60,6 +60,10 @@
   const el = document.getElementById("soy-data");
   if (!el || typeof uPlot === "undefined") return;
   const data = JSON.parse(el.textContent);
+  // Evenly spaced x values come as a start, a step and a count.
+  for (const p of data.plots) {
+    if (!p.x) p.x = Array.from({ length: p.xs.n }, (_, i) => p.xs.start + i * p.xs.step);
+  }
   const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
   const BAND = { phase: "rgba(255,236,170,0.45)", pending: "rgba(255,200,120,0.4)", firing: "rgba(235,120,120,0.35)" };
   // Warm-up and cool-down in two colours, as the static charts draw them.
@@ -248,5 +252,5 @@
   window.addEventListener("resize", () => {
     for (const u of plots) u.setSize({ width: Math.max(u.root.parentNode.clientWidth, 320), height: 240 });
   });
-  window.soy = { plots, fmt, clock, ready: true, buildMs: performance.now() - t0 };
+  window.soy = { plots, fmt, clock, ready: true, buildMs: performance.now() - t0, readyMs: performance.now() };
 })();

@@ -34,7 +34,7 @@ pub struct Data<'a> {
     pub plots: &'a [Plot],
 }
 
-/// Values kept to four significant digits: enough for a tooltip, a third of the bytes.
+/// Values kept to three significant digits, as tooltips and axes show them (`units`).
 fn num(v: f64, out: &mut String) {
     if !v.is_finite() {
         out.push_str("null");
@@ -44,7 +44,7 @@ fn num(v: f64, out: &mut String) {
         out.push('0');
         return;
     }
-    let r: f64 = format!("{v:.3e}").parse().unwrap_or(v);
+    let r: f64 = format!("{v:.2e}").parse().unwrap_or(v);
     let plain = format!("{r}");
     let exp = format!("{r:e}");
     out.push_str(if exp.len() < plain.len() {
@@ -80,6 +80,16 @@ pub fn align(lines: &[Line]) -> (Vec<f64>, Vec<Vec<Option<f64>>>) {
         })
         .collect();
     (xs.into_iter().map(|x| x as f64 / 1000.0).collect(), columns)
+}
+
+/// The step of evenly spaced x values (to the millisecond), when they are.
+fn regular(xs: &[f64]) -> Option<f64> {
+    if xs.len() < 3 {
+        return None;
+    }
+    let ms: Vec<i64> = xs.iter().map(|x| (x * 1000.0).round() as i64).collect();
+    let step = ms[1] - ms[0];
+    (step > 0 && ms.windows(2).all(|w| w[1] - w[0] == step)).then(|| step as f64 / 1000.0)
 }
 
 fn kind(k: BandKind) -> &'static str {
@@ -131,14 +141,26 @@ pub fn json(d: &Data<'_>) -> String {
         // The plot's own fields, then its data.
         o.push_str(head.strip_suffix('}').unwrap_or(&head));
         let (xs, cols) = align(&p.lines);
-        o.push_str(",\"x\":[");
-        for (j, x) in xs.iter().enumerate() {
-            if j > 0 {
-                o.push(',');
+        match regular(&xs) {
+            // Evenly spaced (a scrape or a step apart): the start, the step and the count.
+            Some(step) => o.push_str(&format!(
+                ",\"xs\":{{\"start\":{},\"step\":{},\"n\":{}}}",
+                xs[0],
+                step,
+                xs.len()
+            )),
+            None => {
+                o.push_str(",\"x\":[");
+                for (j, x) in xs.iter().enumerate() {
+                    if j > 0 {
+                        o.push(',');
+                    }
+                    o.push_str(&format!("{x}"));
+                }
+                o.push(']');
             }
-            num(*x, &mut o);
         }
-        o.push_str("],\"series\":[");
+        o.push_str(",\"series\":[");
         for (j, (l, col)) in p.lines.iter().zip(&cols).enumerate() {
             if j > 0 {
                 o.push(',');
@@ -183,6 +205,13 @@ mod tests {
     }
 
     #[test]
+    fn evenly_spaced_x_is_a_start_a_step_and_a_count() {
+        assert_eq!(regular(&[10.0, 11.0, 12.0, 13.0]), Some(1.0));
+        assert_eq!(regular(&[10.0, 11.0, 12.5]), None);
+        assert_eq!(regular(&[10.0, 11.0]), None);
+    }
+
+    #[test]
     fn json_is_compact_parseable_and_cannot_close_the_script() {
         let plots = [Plot {
             id: "p1".into(),
@@ -207,13 +236,14 @@ mod tests {
         });
         assert!(!text.contains('<'), "{text}");
         assert!(
-            text.contains("1.235e9") && text.contains("1.235e-4"),
+            text.contains("1.23e9") && text.contains("1.23e-4"),
             "{text}"
         );
         let v: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
         assert_eq!(v["plots"][0]["title"], "</script><script>alert(1)</script>");
         assert_eq!(v["plots"][0]["unit"]["kind"], "bytes");
-        assert_eq!(v["plots"][0]["series"][0]["values"][1], 0.0001235);
+        assert_eq!(v["plots"][0]["series"][0]["values"][1], 0.000123);
+        assert_eq!(v["plots"][0]["x"].to_string(), "[0.5,1]");
         assert_eq!(v["bands"][0]["kind"], "firing");
     }
 }
