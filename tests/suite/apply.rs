@@ -98,41 +98,35 @@ fn last_run(name: &str) -> PathBuf {
     std::fs::canonicalize(runs().join(name).join("latest")).expect("latest link")
 }
 
-/// scripts/check-report-browser.py on a page: what it printed (it fails the test on a
-/// problem). The screenshot lands in `target/browser-check/`.
-fn browser_check(html: &Path, shot: &str) -> String {
-    let shot = root().join("target/browser-check").join(shot);
-    std::fs::create_dir_all(shot.parent().expect("dir")).expect("dir");
+/// A check script of `scripts/` run with the tests' Python: what it printed (a problem it
+/// reports fails the test).
+fn check_script(script: &str, args: &[&Path]) -> String {
     let check = std::process::Command::new(super::harness::venv_python())
-        .arg(root().join("scripts/check-report-browser.py"))
-        .arg(html)
-        .arg(&shot)
+        .arg(root().join("scripts").join(script))
+        .args(args)
         .output()
-        .expect("the browser check runs");
+        .expect("the check runs");
     assert!(
         check.status.success(),
-        "{}{}",
+        "{script}: {}{}",
         text(&check.stdout),
         text(&check.stderr)
     );
     text(&check.stdout)
 }
 
+/// scripts/check-report-browser.py on a page; the screenshot lands in
+/// `target/browser-check/`.
+fn browser_check(html: &Path, shot: &str) -> String {
+    let shot = root().join("target/browser-check").join(shot);
+    std::fs::create_dir_all(shot.parent().expect("dir")).expect("dir");
+    check_script("check-report-browser.py", &[html, &shot])
+}
+
 /// scripts/check-mermaid.py on a Markdown report: every Mermaid block renders with npm's
 /// Mermaid in Chromium, and the file fits a pull-request comment.
 fn mermaid_check(md: &Path) -> String {
-    let check = std::process::Command::new(super::harness::venv_python())
-        .arg(root().join("scripts/check-mermaid.py"))
-        .arg(md)
-        .output()
-        .expect("the Mermaid check runs");
-    assert!(
-        check.status.success(),
-        "{}{}",
-        text(&check.stdout),
-        text(&check.stderr)
-    );
-    text(&check.stdout)
+    check_script("check-mermaid.py", &[md])
 }
 
 #[test]
