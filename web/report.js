@@ -71,6 +71,7 @@
   for (const b of data.bands) b.color = b.kind === "phase" ? (phases++ % 2 ? "rgba(190,215,245,0.45)" : BAND.phase) : BAND[b.kind];
   const plots = [];
   let syncing = false;
+  let active = null;
 
   let xMin = 0, xMax = 1;
   for (const p of data.plots) for (const x of p.x) { if (x < xMin) xMin = x; if (x > xMax) xMax = x; }
@@ -116,6 +117,8 @@
     ctx.strokeStyle = "#888";
     ctx.fillStyle = "#555";
     ctx.font = 11 * dpr + "px sans-serif";
+    ctx.textAlign = "left";
+    ctx.textBaseline = "bottom";
     for (const [name, value] of p.levels) {
       const y = Math.round(u.valToPos(value, "y", true));
       ctx.beginPath();
@@ -129,7 +132,8 @@
 
   function tooltip(u, p, tip) {
     const i = u.cursor.idx;
-    if (i == null || u.cursor.left < 0) { tip.style.display = "none"; return; }
+    // The chart under the mouse has the tooltip; the others follow with their cursor only.
+    if (i == null || u.cursor.left < 0 || u !== active) { tip.style.display = "none"; return; }
     const x = u.data[0][i];
     tip.replaceChildren();
     const head = document.createElement("div");
@@ -184,11 +188,23 @@
       width: Math.max(host.clientWidth, 320),
       height: 240,
       cursor: { sync: { key: "soy" }, drag: { x: true, y: false }, bind: { dblclick: () => null } },
-      scales: { x: { time: false, range: (u, min, max) => (min == null || !Number.isFinite(min) || max <= min ? [xMin, xMax] : [min, max]) } },
+      scales: {
+        // The y range holds the levels (a target, the replica limits) as well as the data.
+        y: {
+          range: (u, min, max) => {
+            for (const [, v] of p.levels) { min = Math.min(min, v); max = Math.max(max, v); }
+            return uPlot.rangeNum(Math.min(min, 0), max, 0.1, true);
+          },
+        },
+        x: { time: false, range: (u, min, max) => (min == null || !Number.isFinite(min) || max <= min ? [xMin, xMax] : [min, max]) } },
       legend: { live: true },
       axes: [
         { values: (u, ticks) => ticks.map(clock), incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200] },
-        { values: (u, ticks) => ticks.map((v) => fmt(v, p.unit)), size: 78 },
+        Object.assign(
+          { values: (u, ticks) => ticks.map((v) => fmt(v, p.unit)), size: 78 },
+          // Counts (users, replicas) tick at whole numbers.
+          p.unit.kind === "count" ? { incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9] } : {}
+        ),
       ],
       series: [{ label: "time", value: (u, v) => (v == null ? "–" : when(v)) }].concat(
         p.series.map((s, i) => ({
@@ -196,6 +212,7 @@
           stroke: COLORS[i % COLORS.length],
           width: 1.5,
           spanGaps: false,
+          paths: p.stepped ? uPlot.paths.stepped({ align: 1 }) : undefined,
           value: (u, v) => fmt(v, p.unit),
         }))
       ),
@@ -208,7 +225,8 @@
     };
     const u = new uPlot(opts, [p.x].concat(p.series.map((s) => s.values)), host);
     u.over.appendChild(tip);
-    u.over.addEventListener("mouseleave", () => { tip.style.display = "none"; });
+    u.over.addEventListener("mouseenter", () => { active = u; });
+    u.over.addEventListener("mouseleave", () => { tip.style.display = "none"; if (active === u) active = null; });
     u.over.addEventListener("dblclick", () => {
       u.setScale("x", { min: xMin, max: xMax });
     });
@@ -249,8 +267,11 @@
     if (host) plots.push(make(p, host));
   }
   key();
-  window.addEventListener("resize", () => {
+  // Each chart as wide as its place, now that the page (and its scrollbar) is laid out.
+  const fit = () => {
     for (const u of plots) u.setSize({ width: Math.max(u.root.parentNode.clientWidth, 320), height: 240 });
-  });
+  };
+  window.addEventListener("resize", fit);
+  fit();
   window.soy = { plots, fmt, clock, ready: true, buildMs: performance.now() - t0, readyMs: performance.now() };
 })();

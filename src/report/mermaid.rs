@@ -140,6 +140,7 @@ mod tests {
             section: Section::Load,
             unit,
             levels: Vec::new(),
+            stepped: false,
             y_label: String::new(),
             lines,
         }

@@ -18,6 +18,9 @@ pub struct Plot {
     pub unit: Unit,
     /// Named horizontal levels (a target, a threshold).
     pub levels: Vec<(String, f64)>,
+    /// Drawn as steps (a count that changes at instants: replicas).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stepped: bool,
     /// The static chart's axis label.
     #[serde(skip)]
     pub y_label: String,
@@ -219,6 +222,7 @@ mod tests {
             section: Section::System,
             unit: Unit::Bytes,
             levels: vec![("max".into(), 4.0)],
+            stepped: false,
             y_label: String::new(),
             lines: vec![line("<b>", &[(0.5, 1_234_567_890.0), (1.0, 0.000_123_456)])],
         }];

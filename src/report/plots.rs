@@ -101,6 +101,7 @@ pub fn load(r: &Results) -> Vec<Plot> {
             section: Section::Load,
             unit,
             levels: Vec::new(),
+            stepped: false,
             lines,
         })
         .collect()
@@ -152,6 +153,7 @@ pub fn metrics(results: &[QueryResult], origin: f64) -> Vec<Plot> {
             section: section_of(q),
             unit: units::infer(q.unit.as_deref(), &q.name),
             levels: Vec::new(),
+            stepped: q.unit.as_deref() == Some("replicas"),
             lines: q
                 .series
                 .iter()
@@ -178,10 +180,13 @@ pub fn scaling(r: &ScalingRecord, results: Option<&Results>) -> Vec<Plot> {
         .enumerate()
         .map(|(i, p)| Plot {
             id: format!("scaling-{}-{i}", super::render::file_safe(&r.service)),
-            title: if i + 1 == n {
-                format!("{}: controller metric", r.service)
-            } else {
-                format!("{}: {}", r.service, p.y_label)
+            title: match i {
+                0 => format!("{}: {}", r.service, p.y_label),
+                _ if i + 1 == n => format!("{}: controller metric", r.service),
+                _ => {
+                    let names: Vec<&str> = p.lines.iter().map(|l| l.name.as_str()).collect();
+                    format!("{}: {}", r.service, names.join(", "))
+                }
             },
             // The metric is last; its unit is the query's, which the record does not keep.
             unit: if i + 1 == n {
@@ -190,6 +195,7 @@ pub fn scaling(r: &ScalingRecord, results: Option<&Results>) -> Vec<Plot> {
                 units[i.min(2)].clone()
             },
             y_label: p.y_label,
+            stepped: i == 0,
             section: Section::Scaling,
             levels: p.levels,
             lines: p.lines,
