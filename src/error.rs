@@ -11,6 +11,8 @@ pub enum Error {
     Load(#[from] LoadError),
     #[error(transparent)]
     Plan(#[from] PlanError),
+    #[error(transparent)]
+    Campaign(#[from] crate::campaign::Error),
     /// Several manifests were checked and some were invalid (already reported).
     #[error("{0} of {1} manifests are invalid")]
     SomeInvalid(usize, usize),
@@ -61,6 +63,10 @@ impl Error {
         match self {
             Error::Load(LoadError::Invalid(_)) | Error::SomeInvalid(..) => exit::INVALID,
             Error::Load(LoadError::Io { .. }) => exit::INVALID,
+            Error::Campaign(e) => match e {
+                crate::campaign::Error::Dir(_) | crate::campaign::Error::Run(_) => exit::RUNTIME,
+                _ => exit::INVALID,
+            },
             Error::Plan(_)
             | Error::Usage(_)
             | Error::Bundle(_)

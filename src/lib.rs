@@ -4,6 +4,7 @@
 //! see ARCHITECTURE.md for the module map and its invariants.
 
 pub mod analysis;
+pub mod campaign;
 pub mod cli;
 pub mod clock;
 pub mod compose;

@@ -2,3 +2,4 @@
 
 pub mod series;
 pub mod slo;
+pub mod usl;

@@ -41,8 +41,11 @@ pub enum Command {
     },
     /// Print the manifest's JSON Schema (`--summary`: the schema of summary.json).
     Schema {
-        #[arg(long)]
+        #[arg(long, conflicts_with = "campaign")]
         summary: bool,
+        /// The schema of a campaign's campaign.json.
+        #[arg(long)]
+        campaign: bool,
     },
     /// Show what `apply` would do: phases, stack, load shape, rendered queries, SLOs.
     Plan {
@@ -52,7 +55,13 @@ pub enum Command {
     },
     /// Run an experiment: deploy, load, collect, tear down, judge, report.
     Apply {
-        file: PathBuf,
+        /// The manifest; one with `sweep:` or `search:` runs a campaign.
+        #[arg(required_unless_present = "resume", conflicts_with = "resume")]
+        file: Option<PathBuf>,
+        /// Resume the campaign in this folder (`reports/<experiment>/<campaign>`): run only
+        /// the points it has not finished, with its own copy of the manifest.
+        #[arg(long, value_name = "CAMPAIGN_DIR")]
+        resume: Option<PathBuf>,
         /// Root folder for run directories.
         #[arg(long, default_value = "reports")]
         out: PathBuf,
@@ -67,8 +76,8 @@ pub enum Command {
     DemoService(crate::demo::DemoCommand),
     /// Re-render a stored run's report without running it again.
     Report {
-        /// A run directory (`reports/<experiment>/<run>` or `.../latest`); with `--index`,
-        /// a reports root.
+        /// A run directory (`reports/<experiment>/<run>` or `.../latest`), or a campaign's
+        /// (its report is written again from its stored runs); with `--index`, a reports root.
         run_dir: PathBuf,
         /// Write the runs index of the reports root RUN_DIR (`RUN_DIR/index.html`): every
         /// stored run, newest first, with trends per experiment.

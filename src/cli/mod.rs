@@ -8,6 +8,7 @@ use std::io::Write;
 
 pub use args::{Cli, Command, LoadArgs, Output};
 
+use crate::campaign::{self, plan::Loaded};
 use crate::error::Error;
 use crate::exit;
 use crate::manifest;
@@ -22,11 +23,13 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
             check_queries,
         } => validate(&files, check_queries),
         Command::Grafana { file, output } => {
-            let (m, p) = plan::load(&file)?;
-            let text =
-                serde_json::to_string_pretty(&crate::report::grafana::dashboard(&m.experiment, &p))
-                    .unwrap_or_default()
-                    + "\n";
+            let p = one_plan(&file)?;
+            let text = serde_json::to_string_pretty(&crate::report::grafana::dashboard(
+                &p.exec.experiment,
+                &p,
+            ))
+            .unwrap_or_default()
+                + "\n";
             match output {
                 Some(path) => {
                     crate::run::dir::write_atomic(&path, text.as_bytes())?;
@@ -36,8 +39,8 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
             }
         }
         Command::Rules { file, output } => {
-            let (m, p) = plan::load(&file)?;
-            let text = rule_file(&m.experiment, &p, &file)?;
+            let p = one_plan(&file)?;
+            let text = rule_file(&p.exec.experiment, &p, &file)?;
             match output {
                 Some(path) => {
                     crate::run::dir::write_atomic(&path, text.as_bytes())?;
@@ -46,27 +49,68 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
                 None => out(&text),
             }
         }
-        Command::Schema { summary: false } => out(&manifest::schema::generate_text()),
-        Command::Schema { summary: true } => out(&crate::report::summary::schema_text()),
-        Command::Plan { file, output } => {
-            let (_, p) = plan::load(&file)?;
-            warn(&p);
-            match output {
-                Output::Text => out(&plan::render_text(&p)),
-                Output::Json => out(&(json(&p) + "\n")),
+        Command::Schema {
+            summary: false,
+            campaign: false,
+        } => out(&manifest::schema::generate_text()),
+        Command::Schema { summary: true, .. } => out(&crate::report::summary::schema_text()),
+        Command::Schema { campaign: true, .. } => out(&crate::campaign::record::schema_text()),
+        Command::Plan { file, output } => match campaign::plan::load(&file, None)? {
+            Loaded::Single(b) => {
+                let (_, p) = *b;
+                warn(&p);
+                match output {
+                    Output::Text => out(&plan::render_text(&p)),
+                    Output::Json => out(&(json(&p) + "\n")),
+                }
             }
-        }
+            Loaded::Campaign(c) => {
+                if let Some(p) = c.plans.first() {
+                    warn(p);
+                }
+                match output {
+                    Output::Text => out(&c.render_text()),
+                    Output::Json => out(&(json(&*c) + "\n")),
+                }
+            }
+        },
         Command::Apply {
             file,
+            resume,
             out,
             allow_missing_metrics,
         } => {
-            let (_, p) = plan::load(&file)?;
+            let copts = campaign::run::CampaignOptions {
+                out: out.clone(),
+                command_line: std::env::args().collect(),
+                allow_missing_metrics,
+            };
+            let loaded = match (resume, file) {
+                (Some(dir), _) => {
+                    let o = campaign::run::resume(&dir, &copts)?;
+                    return finish_campaign(&o);
+                }
+                (None, Some(file)) => campaign::plan::load(&file, None)?,
+                (None, None) => {
+                    return Err(Error::Usage("apply needs a manifest or --resume".into()));
+                }
+            };
+            let p = match loaded {
+                Loaded::Campaign(c) => {
+                    if let Some(p) = c.plans.first() {
+                        warn(p);
+                    }
+                    let o = campaign::run::start(&c, &copts)?;
+                    return finish_campaign(&o);
+                }
+                Loaded::Single(b) => b.1,
+            };
             warn(&p);
             let opts = crate::run::apply::ApplyOptions {
                 out,
                 command_line: std::env::args().collect(),
                 allow_missing_metrics,
+                run_dir: None,
             };
             let outcome = crate::run::apply::apply(&p, &opts)?;
             match &outcome.report {
@@ -91,6 +135,14 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
             ..
         } => {
             let path = crate::run::index::write(&run_dir)?;
+            out_line(&path.display().to_string())
+        }
+        Command::Report {
+            run_dir,
+            index: false,
+            ..
+        } if campaign::report::is_campaign_dir(&run_dir) => {
+            let path = campaign::report::rerender(&run_dir)?;
             out_line(&path.display().to_string())
         }
         Command::Report {
@@ -154,6 +206,27 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
             manifest::model::API_VERSION
         )),
     }
+}
+
+/// Prints where a campaign's report is and returns its exit code.
+fn finish_campaign(o: &campaign::run::CampaignOutcome) -> Result<u8, Error> {
+    match &o.report {
+        Some(html) => out_line(&html.display().to_string())?,
+        None => out_line(&o.dir.display().to_string())?,
+    };
+    Ok(o.exit_code)
+}
+
+/// The plan of a manifest's run, or of a campaign's first configuration.
+fn one_plan(file: &std::path::Path) -> Result<plan::Plan, Error> {
+    Ok(match campaign::plan::load(file, None)? {
+        Loaded::Single(b) => b.1,
+        Loaded::Campaign(c) => c
+            .plans
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Usage("the campaign has no configuration".into()))?,
+    })
 }
 
 /// `soy rules`: the plan's SLOs and alerts as one Prometheus rule group.
@@ -246,9 +319,22 @@ fn validate(files: &[std::path::PathBuf], check_queries: bool) -> Result<u8, Err
     for f in files {
         // The plan reads what the manifest refers to (a swarm stack's Compose file, a
         // trace), so a manifest is valid only when it plans.
-        let planned = plan::load(f);
+        let planned = campaign::plan::load(f, None).map(|l| match l {
+            Loaded::Single(b) => b.1,
+            Loaded::Campaign(c) => {
+                eprintln!(
+                    "{}: a campaign of {} configuration(s), each planned",
+                    f.display(),
+                    c.configs.len()
+                );
+                c.plans
+                    .into_iter()
+                    .next()
+                    .expect("a campaign has a configuration")
+            }
+        });
         match planned {
-            Ok((_, p)) => {
+            Ok(p) => {
                 warn(&p);
                 if !check_queries {
                     eprintln!("ok: {}", f.display());

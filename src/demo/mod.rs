@@ -34,6 +34,10 @@ pub enum DemoCommand {
         /// Share of requests answered 500 (0 to 1).
         #[arg(long, default_value_t = 0.0)]
         error_rate: f64,
+        /// Serve at most this many requests at once; the rest wait their turn, so latency
+        /// grows with load once more than this many are in flight (a capacity to find).
+        #[arg(long)]
+        concurrency: Option<u32>,
         /// Exit (status 1) after this long, to rehearse a crash.
         #[arg(long)]
         exit_after: Option<String>,
@@ -142,6 +146,7 @@ pub fn run(cmd: DemoCommand) -> Result<(), DemoError> {
                 latency,
                 cpu,
                 error_rate,
+                concurrency,
                 exit_after,
             } => {
                 if let Some(after) = exit_after {
@@ -152,7 +157,8 @@ pub fn run(cmd: DemoCommand) -> Result<(), DemoError> {
                         std::process::exit(1);
                     });
                 }
-                let cfg = upstream::Config::new(name, &latency, cpu.as_deref(), error_rate)?;
+                let mut cfg = upstream::Config::new(name, &latency, cpu.as_deref(), error_rate)?;
+                cfg.concurrency = concurrency.filter(|n| *n > 0);
                 server::serve(listen, std::sync::Arc::new(upstream::Upstream::new(cfg))).await
             }
             DemoCommand::Gateway {

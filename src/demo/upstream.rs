@@ -17,6 +17,8 @@ pub struct Config {
     pub latency: Vec<(String, Latency)>,
     pub cpu: Duration,
     pub error_rate: f64,
+    /// Most requests served at once (latency and CPU); the rest queue.
+    pub concurrency: Option<u32>,
 }
 
 impl Config {
@@ -48,6 +50,7 @@ impl Config {
             latency: rules,
             cpu,
             error_rate,
+            concurrency: None,
         })
     }
 
@@ -62,11 +65,16 @@ impl Config {
 pub struct Upstream {
     cfg: Config,
     requests: AtomicU64,
+    /// The serving slots of `concurrency`.
+    slots: Option<tokio::sync::Semaphore>,
 }
 
 impl Upstream {
     pub fn new(cfg: Config) -> Self {
         Upstream {
+            slots: cfg
+                .concurrency
+                .map(|n| tokio::sync::Semaphore::new(n as usize)),
             cfg,
             requests: AtomicU64::new(0),
         }
@@ -98,6 +106,11 @@ impl Handler for Upstream {
                     rng.random::<f64>(),
                     rng.random::<f64>() < self.cfg.error_rate,
                 )
+            };
+            // A closed semaphore cannot happen (it is never closed): serve without a slot.
+            let _slot = match &self.slots {
+                Some(s) => s.acquire().await.ok(),
+                None => None,
             };
             if let Some(l) = self.cfg.latency_for(&req.path) {
                 tokio::time::sleep(l.sample(u)).await;

@@ -157,6 +157,27 @@ fn parse_unchecked(
         );
         return Err(invalid(vec![d], &text));
     }
+    from_doc(path, dir, text, doc, map)
+}
+
+/// The stages after YAML for a document already read: the schema, the typed model and the
+/// semantic checks. A campaign's points come this way, each its manifest's document with
+/// the point's values set (and `map` pointing the set values at the matrix).
+pub fn from_doc(
+    path: PathBuf,
+    dir: PathBuf,
+    text: String,
+    doc: Value,
+    map: SourceMap,
+) -> Result<(Manifest, Vec<Diagnostic>), LoadError> {
+    let file = path.display().to_string();
+    let invalid = |items: Vec<Diagnostic>, text: &str| {
+        LoadError::Invalid(Diagnostics {
+            file: file.clone(),
+            source: text.to_string(),
+            items,
+        })
+    };
     let problems = schema_check::check(&doc, &map);
     if !problems.is_empty() {
         return Err(invalid(problems, &text));

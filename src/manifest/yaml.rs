@@ -59,6 +59,21 @@ impl SourceMap {
         self.lookup(pointer).map(|s| s.key.unwrap_or(s.value))
     }
 
+    /// Points the value at `pointer` (and everything under it) at `at`: a campaign sets a
+    /// point's values there, and a problem with one should show where it was written.
+    pub fn redirect(&mut self, pointer: &str, at: Pos) {
+        let under = format!("{pointer}/");
+        self.spans.retain(|k, _| !k.starts_with(&under));
+        let key = self.spans.get(pointer).and_then(|s| s.key);
+        self.spans.insert(
+            pointer.to_string(),
+            NodeSpan {
+                value: at,
+                key: key.or(Some(at)),
+            },
+        );
+    }
+
     fn lookup(&self, pointer: &str) -> Option<&NodeSpan> {
         let mut p = pointer;
         loop {

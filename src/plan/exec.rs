@@ -1,5 +1,5 @@
 //! What `soy apply` executes besides what `soy plan` prints: the experiment with every
-//! plan-time template rendered (readiness URLs, the metrics source and its targets, the load's
+//! plan-time template rendered (readiness URLs, local services' arguments and environment, the metrics source and its targets, the load's
 //! host), the manifest's exact text and its folder. The run reads these and never the
 //! manifest; request templates stay, for the load driver to compile.
 
@@ -42,6 +42,12 @@ pub fn resolve(m: &Manifest) -> Result<Exec, Unrendered> {
             ready(&mut s.ready, "stack.ready")?;
             for (i, svc) in s.services.iter_mut().enumerate() {
                 ready(&mut svc.ready, &format!("stack.services[{i}].ready"))?;
+                for (j, a) in svc.args.iter_mut().enumerate() {
+                    render(a, &format!("stack.services[{i}].args[{j}]"))?;
+                }
+                for (k, v) in svc.env.iter_mut() {
+                    render(v, &format!("stack.services[{i}].env.{k}"))?;
+                }
             }
         }
         Stack::Swarm(s) => ready(&mut s.ready, "stack.ready")?,

@@ -198,7 +198,7 @@ pub fn build(m: &Manifest) -> Result<Plan, PlanError> {
 
 /// The plan stage's checks over a manifest with `problems` found so far; every problem of
 /// the manifest is then reported together.
-fn build_with(
+pub(crate) fn build_with(
     m: &Manifest,
     problems: Vec<crate::manifest::diagnostic::Diagnostic>,
 ) -> Result<Plan, PlanError> {

@@ -54,7 +54,7 @@ pub struct Overlay<'a> {
     pub marks: &'a [Mark],
 }
 
-const COLORS: [RGBColor; 8] = [
+pub(super) const COLORS: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -67,7 +67,7 @@ const COLORS: [RGBColor; 8] = [
 
 const WIDTH: u32 = 900;
 
-fn draw_err(e: impl std::fmt::Display) -> ReportError {
+pub(super) fn draw_err(e: impl std::fmt::Display) -> ReportError {
     ReportError::Chart(e.to_string())
 }
 

@@ -1,5 +1,6 @@
 //! Reports: charts, the summary, HTML and Markdown through templates, JUnit XML.
 
+pub mod campaign;
 pub mod charts;
 pub mod error;
 pub mod grafana;

@@ -274,6 +274,13 @@ pub fn render<T: Serialize>(
     env.add_filter("human", |v: f64, unit: String| -> String {
         super::units::human(v, &unit)
     });
+    env.add_filter("num", |v: f64| -> String {
+        if v.fract() == 0.0 && v.abs() < 1e15 {
+            format!("{v:.0}")
+        } else {
+            format!("{v}")
+        }
+    });
     env.add_filter("md", |s: String| -> String {
         s.replace('|', "\\|")
             .replace('\n', " ")

@@ -33,6 +33,9 @@ pub struct ApplyOptions {
     pub command_line: Vec<String>,
     /// Run even when a required metrics source does not answer.
     pub allow_missing_metrics: bool,
+    /// A campaign's run: its folder (instead of a new one under `out/<experiment>/`); no
+    /// `latest` link and no runs index of its own (the campaign writes those).
+    pub run_dir: Option<PathBuf>,
 }
 
 /// How a run ended.
@@ -40,6 +43,8 @@ pub struct Outcome {
     pub exit_code: u8,
     pub run_dir: PathBuf,
     pub report: Option<PathBuf>,
+    /// Whether the run took its stack down (or found nothing to take down).
+    pub torn_down: bool,
 }
 
 /// One run as it goes: its inputs, its directory, what has happened, what was collected.
@@ -81,13 +86,30 @@ impl Run<'_> {
 
 /// Runs the experiment the plan describes.
 pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<Outcome, Error> {
-    let exp = &plan.exec.experiment;
-    let rt = tokio::runtime::Builder::new_current_thread()
+    let rt = runtime()?;
+    let run = prepare(plan, opts)?;
+    Ok(rt.block_on(async move {
+        let mut stack = driver(&run);
+        lifecycle(run, &mut stack, StackUse::OWN).await
+    }))
+}
+
+/// soy's runtime: one thread, as every run (and a campaign's runs) expects.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(Error::Tokio)?;
+        .map_err(Error::Tokio)
+}
+
+/// Creates the run's directory, writes what the run starts from, and returns the run.
+pub fn prepare<'a>(plan: &'a Plan, opts: &'a ApplyOptions) -> Result<Run<'a>, Error> {
+    let exp = &plan.exec.experiment;
     use super::bundle::files;
-    let dir = RunDir::create(&opts.out, &exp.metadata.name)?;
+    let dir = match &opts.run_dir {
+        Some(path) => RunDir::create_at(path)?,
+        None => RunDir::create(&opts.out, &exp.metadata.name)?,
+    };
     dir.write(files::MANIFEST, plan.exec.source.as_bytes())?;
     dir.write_json(files::RESOLVED, plan)?;
     // Until the run ends, run.json says it is running and state.json what it deployed: a
@@ -96,7 +118,7 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<Outcome, Error> {
     let state = RunState::new(plan.stack.info.driver, &plan.stack.info.name);
     write_state(&dir, &state);
     eprintln!("soy: run directory {}", dir.path.display());
-    let run = Run {
+    Ok(Run {
         plan,
         opts,
         dir,
@@ -112,58 +134,120 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<Outcome, Error> {
         alerts: Vec::new(),
         scaling: Vec::new(),
         load_start: None,
+    })
+}
+
+/// The stack driver for a run's plan (its local services log into the run's directory).
+pub fn driver(run: &Run<'_>) -> AnyStack {
+    let plan = run.plan;
+    match &plan.exec.experiment.stack {
+        Stack::Local(s) => AnyStack::Local(Local::new(
+            &plan.stack.info.name,
+            s.services.clone(),
+            plan.exec.dir.clone(),
+            run.dir.path.join("logs"),
+            &run.dir.id,
+        )),
+        Stack::Swarm(s) => match plan
+            .stack
+            .swarm
+            .as_ref()
+            .map(|p| SwarmDriver::new(&p.spec, s.ready.timeout.0))
+        {
+            Some(Ok(driver)) => AnyStack::Swarm(Box::new(driver)),
+            Some(Err(e)) => AnyStack::Failing(Failing(Some(e))),
+            None => AnyStack::Failing(Failing(Some(StackError::NotPlanned))),
+        },
+        Stack::External(_) => AnyStack::External(External),
+    }
+}
+
+/// Whether a run brings its stack up and takes it down, or shares it with the runs before
+/// and after it (a campaign's points that change only the load).
+#[derive(Debug, Clone, Copy)]
+pub struct StackUse {
+    /// Deploy the stack (false: it is up from the previous run).
+    pub deploy: bool,
+    /// Take it down at the end (false: the next run uses it; a run that ends early takes
+    /// it down anyway).
+    pub teardown: bool,
+}
+
+impl StackUse {
+    /// A run of its own.
+    pub const OWN: StackUse = StackUse {
+        deploy: true,
+        teardown: true,
     };
-    Ok(rt.block_on(async move {
-        match &exp.stack {
-            Stack::Local(s) => {
-                let logs = run.dir.path.join("logs");
-                let driver = Local::new(
-                    &plan.stack.info.name,
-                    s.services.clone(),
-                    plan.exec.dir.clone(),
-                    logs,
-                    &run.dir.id,
-                );
-                lifecycle(run, driver).await
-            }
-            Stack::Swarm(s) => match plan
-                .stack
-                .swarm
-                .as_ref()
-                .map(|p| SwarmDriver::new(&p.spec, s.ready.timeout.0))
-            {
-                Some(Ok(driver)) => lifecycle(run, driver).await,
-                Some(Err(e)) => lifecycle(run, Failing(Some(e))).await,
-                None => lifecycle(run, Failing(Some(StackError::NotPlanned))).await,
-            },
-            Stack::External(_) => lifecycle(run, External).await,
-        }
-    }))
 }
 
 /// The phases, in order.
-async fn lifecycle(mut run: Run<'_>, mut stack: impl StackDriver) -> Outcome {
+pub async fn lifecycle(mut run: Run<'_>, stack: &mut AnyStack, uses: StackUse) -> Outcome {
     run.stop.on_ctrl_c();
     super::metrics_phase::check(&mut run, false).await;
-    deploy(&mut run, &mut stack).await;
+    if uses.deploy {
+        deploy(&mut run, stack).await;
+    } else {
+        let p = run.phases.begin("deploy");
+        run.phases.end(
+            p,
+            super::record::PhaseStatus::Skipped,
+            Some("the stack of the previous run is reused".into()),
+        );
+    }
     checkpoint(&run);
-    ready(&mut run, &mut stack).await;
+    ready(&mut run, stack).await;
     super::metrics_phase::check(&mut run, true).await;
     checkpoint(&run);
     let collected = match locust_driver(&run) {
-        Some(locust) => super::load_phase::run(&mut run, &stack, locust).await,
+        Some(locust) => super::load_phase::run(&mut run, &*stack, locust).await,
         None => {
             let engine = load_driver(&mut run);
-            super::load_phase::run(&mut run, &stack, engine).await
+            super::load_phase::run(&mut run, &*stack, engine).await
         }
     };
     cooldown(&mut run).await;
     checkpoint(&run);
     super::metrics_phase::collect(&mut run, collected).await;
-    teardown(&mut run, &mut stack).await;
+    let torn_down = uses.teardown || !run.going();
+    if torn_down {
+        teardown(&mut run, stack).await;
+    } else {
+        let p = run.phases.begin("teardown");
+        run.phases.end(
+            p,
+            super::record::PhaseStatus::Skipped,
+            Some("the stack is kept for the next run".into()),
+        );
+    }
     run.state.finished = true;
     write_state(&run.dir, &run.state);
-    super::finish::finish(run)
+    let mut outcome = super::finish::finish(run);
+    outcome.torn_down = torn_down;
+    outcome
+}
+
+/// Takes a stack down outside any run (a campaign's stack after its last run), as its
+/// `teardown:` says; a failure is printed.
+pub async fn teardown_stack(plan: &Plan, stack: &mut AnyStack) {
+    if !stack.deployed() {
+        return;
+    }
+    let keep = teardown_policy(plan) == Teardown::Never;
+    if let Err(e) = stack.teardown(keep).await {
+        eprintln!(
+            "soy: the stack was not removed: {}",
+            crate::error::flatten(&e)
+        );
+    }
+}
+
+fn teardown_policy(plan: &Plan) -> Teardown {
+    match &plan.exec.experiment.stack {
+        Stack::Local(s) => s.teardown,
+        Stack::Swarm(s) => s.teardown,
+        Stack::External(_) => Teardown::Never,
+    }
 }
 
 async fn deploy(run: &mut Run<'_>, stack: &mut impl StackDriver) {
@@ -261,11 +345,7 @@ async fn teardown(run: &mut Run<'_>, stack: &mut impl StackDriver) {
     if !stack.deployed() {
         return;
     }
-    let when = match &run.plan.exec.experiment.stack {
-        Stack::Local(s) => s.teardown,
-        Stack::Swarm(s) => s.teardown,
-        Stack::External(_) => Teardown::Never,
-    };
+    let when = teardown_policy(run.plan);
     let keep = when == Teardown::Never || (when == Teardown::OnSuccess && !run.going());
     let p = run.phases.begin("teardown");
     let r = stack.teardown(keep).await;
@@ -289,7 +369,75 @@ fn outcome<T, E: std::error::Error>(r: Result<Result<T, E>, StopReason>) -> Resu
 }
 
 /// A driver that could not be built: its deploy fails with the reason.
-struct Failing(Option<StackError>);
+pub struct Failing(Option<StackError>);
+
+/// The stack driver a run's plan picks, as one type a campaign can hold across its runs.
+pub enum AnyStack {
+    Local(Local),
+    Swarm(Box<SwarmDriver>),
+    External(External),
+    Failing(Failing),
+}
+
+/// Calls the same method on whichever driver it is.
+macro_rules! each {
+    ($self:expr, $d:ident => $e:expr) => {
+        match $self {
+            AnyStack::Local($d) => $e,
+            AnyStack::Swarm($d) => $e,
+            AnyStack::External($d) => $e,
+            AnyStack::Failing($d) => $e,
+        }
+    };
+}
+
+impl StackDriver for AnyStack {
+    type Error = StackError;
+
+    fn name(&self) -> &'static str {
+        each!(self, d => d.name())
+    }
+    async fn deploy(
+        &mut self,
+        started: &mut dyn FnMut(&[crate::stack::driver::Process]),
+    ) -> Result<(), StackError> {
+        match self {
+            AnyStack::Local(d) => d.deploy(started).await,
+            AnyStack::Swarm(d) => d.deploy(started).await,
+            AnyStack::External(_) => Ok(()),
+            AnyStack::Failing(d) => d.deploy(started).await,
+        }
+    }
+    fn broken(&mut self) -> Option<String> {
+        each!(self, d => d.broken())
+    }
+    fn logs(&self) -> Vec<(String, PathBuf)> {
+        each!(self, d => d.logs())
+    }
+    fn watch(&self, step: std::time::Duration) -> Option<crate::stack::driver::Watcher> {
+        each!(self, d => d.watch(step))
+    }
+    fn act(
+        &self,
+        actions: Vec<crate::manifest::model::Action>,
+    ) -> Option<crate::stack::driver::Background<Vec<Event>>> {
+        each!(self, d => d.act(actions))
+    }
+    fn deployed(&self) -> bool {
+        each!(self, d => d.deployed())
+    }
+    fn scaler(&self) -> Option<crate::stack::driver::Scaler> {
+        each!(self, d => d.scaler())
+    }
+    async fn teardown(&mut self, keep: bool) -> Result<(), StackError> {
+        match self {
+            AnyStack::Local(d) => d.teardown(keep).await,
+            AnyStack::Swarm(d) => d.teardown(keep).await,
+            AnyStack::External(_) => Ok(()),
+            AnyStack::Failing(d) => d.teardown(keep).await,
+        }
+    }
+}
 
 impl StackDriver for Failing {
     type Error = StackError;

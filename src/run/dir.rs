@@ -59,6 +59,21 @@ impl RunDir {
         Ok(RunDir { path, id })
     }
 
+    /// Creates the run directory at `path` (a campaign's run); it must not exist yet.
+    pub fn create_at(path: &Path) -> Result<RunDir, DirError> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| DirError::Create {
+                path: parent.to_path_buf(),
+                source,
+            })?;
+        }
+        std::fs::create_dir(path).map_err(|source| DirError::Create {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(RunDir::open(path))
+    }
+
     /// Opens an existing run directory.
     pub fn open(path: &Path) -> RunDir {
         let id = path

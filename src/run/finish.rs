@@ -70,9 +70,14 @@ pub fn finish(mut run: Run<'_>) -> Outcome {
         problems.push(crate::error::flatten(&e));
         None
     });
-    run.dir.link_latest();
-    // The runs index of the reports root; a failure there loses nothing of this run.
+    // The runs index of the reports root; a failure there loses nothing of this run. A
+    // campaign's run leaves both to its campaign.
+    let own = run.opts.run_dir.is_none();
+    if own {
+        run.dir.link_latest();
+    }
     if let Some(root) = run.dir.path.parent().and_then(std::path::Path::parent)
+        && own
         && let Err(e) = super::index::write(root)
     {
         eprintln!(
@@ -89,6 +94,7 @@ pub fn finish(mut run: Run<'_>) -> Outcome {
         },
         run_dir: run.dir.path.clone(),
         report,
+        torn_down: true,
     }
 }
 

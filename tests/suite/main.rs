@@ -6,6 +6,7 @@ pub mod harness;
 
 mod alerts;
 mod apply;
+mod campaign;
 mod cli;
 mod compose;
 mod embedded;

@@ -29,3 +29,14 @@ fn committed_summary_schema_matches_the_types() {
         "schemas/summary.schema.json is out of date; regenerate it with:\n\n    cargo run -q -- schema --summary > schemas/summary.schema.json\n"
     );
 }
+
+#[test]
+fn committed_campaign_schema_matches_the_types() {
+    let generated = soy::campaign::record::schema_text();
+    let committed = std::fs::read_to_string(root().join(soy::campaign::record::SCHEMA_PATH))
+        .unwrap_or_default();
+    assert!(
+        committed == generated,
+        "schemas/campaign.schema.json is out of date; regenerate it with:\n\n    cargo run -q -- schema --campaign > schemas/campaign.schema.json\n"
+    );
+}

@@ -49,6 +49,21 @@ pub struct Experiment {
     /// Which reports to write.
     #[serde(default)]
     pub report: Report,
+    /// Run the experiment once per point of a parameter matrix, with repetitions: a
+    /// campaign of complete runs and one campaign report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<super::Sweep>,
+    /// Search, per configuration of the sweep's matrix, the highest load that meets the
+    /// SLOs, each probe a short run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<super::Search>,
+}
+
+impl Experiment {
+    /// Whether this manifest describes a campaign (several runs) rather than one run.
+    pub fn is_campaign(&self) -> bool {
+        self.sweep.is_some() || self.search.is_some()
+    }
 }
 
 /// The document kind.

@@ -6,6 +6,7 @@
 mod action;
 mod alert;
 mod autoscale;
+mod campaign;
 mod experiment;
 mod load;
 mod metrics;
@@ -18,6 +19,7 @@ mod stack;
 pub use action::{Action, Restart, Scale};
 pub use alert::Alert;
 pub use autoscale::{Autoscale, ScaleMetric, TargetPolicy, ThresholdPolicy};
+pub use campaign::{Matrix, Order, Redeploy, Search, SearchOver, Strategy, Sweep};
 pub use experiment::{API_VERSION, Experiment, Kind, Metadata, VarValue};
 pub use load::{Driver, Load, LocustSettings, ThinkTime, TlsSettings, Workload};
 pub use metrics::{

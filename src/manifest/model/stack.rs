@@ -97,10 +97,10 @@ pub struct LocalService {
     pub name: String,
     /// Program to run: a path (relative to the manifest) or a name on `PATH`; `soy` means this soy binary.
     pub command: String,
-    /// Arguments.
+    /// Arguments. May use `{{ vars }}`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub args: Vec<String>,
-    /// Environment variables added to soy's own.
+    /// Environment variables added to soy's own. Values may use `{{ vars }}`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
     /// Working directory, relative to the manifest; defaults to the manifest's folder.

@@ -4,6 +4,7 @@
 //! Each check reports through `Checker`, which turns a document path into a source position,
 //! so every problem is found and shown at once.
 
+pub mod campaign;
 mod load;
 pub mod locust;
 mod slos;
@@ -44,6 +45,7 @@ pub fn check(exp: &Experiment, doc: &Value, map: &SourceMap, dir: &Path) -> Vec<
     load::check(&mut c, exp);
     slos::check(&mut c, exp);
     report(&mut c, exp);
+    campaign::check(&mut c, exp);
     c.out
 }
 
@@ -131,8 +133,15 @@ impl<'a> Checker<'a> {
     }
 
     /// Names `exp.vars` defines, for plan-time templates.
+    /// A sweep's variables count: each point sets them.
     pub fn var_names(exp: &Experiment) -> Vec<&str> {
-        exp.vars.keys().map(String::as_str).collect()
+        let mut v: Vec<&str> = exp.vars.keys().map(String::as_str).collect();
+        for s in campaign::sweep_vars(exp) {
+            if !v.contains(&s) {
+                v.push(s);
+            }
+        }
+        v
     }
 }
 

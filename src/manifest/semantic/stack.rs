@@ -46,6 +46,12 @@ pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment) -> Option<StackFacts>
                 if svc.command.contains('/') && svc.command != "soy" {
                     c.file(&p.key("command"), &svc.command, "program");
                 }
+                for (j, a) in svc.args.iter().enumerate() {
+                    c.template(&p.key("args").index(j), a, &vars);
+                }
+                for (k, v) in &svc.env {
+                    c.template(&p.key("env").key(k), v, &vars);
+                }
                 ready(c, &p.key("ready"), &svc.ready, &vars, Some(&names(s)));
             }
             services = Some(names(s));
