@@ -20,11 +20,9 @@ pub struct Fit {
     pub lambda: f64,
     pub sigma: f64,
     pub kappa: f64,
-    /// The concurrency of peak throughput, sqrt((1−σ)/κ); none when κ is 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The concurrency of peak throughput, sqrt((1−σ)/κ); none when κ is 0 or σ is 1.
     pub peak_n: Option<f64>,
     /// The model's throughput at `peak_n`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub peak_x: Option<f64>,
     /// Coefficient of determination over the points.
     pub r2: f64,
@@ -79,8 +77,16 @@ pub fn fit(points: &[Point]) -> Option<Fit> {
     let mean = pts.iter().map(|p| p.x).sum::<f64>() / pts.len() as f64;
     let tot: f64 = pts.iter().map(|p| (p.x - mean).powi(2)).sum();
     let r2 = if tot > 0.0 { 1.0 - res / tot } else { 0.0 };
-    let peak_n = (kappa > 0.0).then(|| ((1.0 - sigma) / kappa).sqrt());
-    let peak_x = peak_n.map(|n| model(lambda, sigma, kappa, n));
+    // With σ = 1 throughput never grows past one: no peak to speak of.
+    let peak_n = (kappa > 0.0 && sigma < 1.0)
+        .then(|| ((1.0 - sigma) / kappa).sqrt())
+        .filter(|n| n.is_finite() && *n >= 1.0);
+    let peak_x = peak_n
+        .map(|n| model(lambda, sigma, kappa, n))
+        .filter(|x| x.is_finite());
+    if ![lambda, sigma, kappa, r2].iter().all(|v| v.is_finite()) {
+        return None;
+    }
     let mut warnings = Vec::new();
     if ns.len() < 5 {
         warnings.push(format!(
@@ -97,6 +103,9 @@ pub fn fit(points: &[Point]) -> Option<Fit> {
         Some(p) if p > 2.0 * n_max => warnings.push(format!(
             "the peak (N = {p:.0}) is far beyond the largest measured concurrency ({n_max}): it is an extrapolation"
         )),
+        None if sigma >= 1.0 - 1e-9 => warnings.push(
+            "σ is 1: throughput does not grow with concurrency here (the points are past saturation)".into(),
+        ),
         None => warnings.push("κ is 0: no retrograde region was seen, so no peak".into()),
         _ => {}
     }
@@ -260,6 +269,18 @@ mod tests {
             "{:?}",
             f.warnings
         );
+    }
+
+    #[test]
+    fn saturated_points_give_sigma_one_and_no_peak() {
+        let pts = [
+            Point { n: 4.0, x: 183.2 },
+            Point { n: 6.0, x: 184.8 },
+            Point { n: 8.0, x: 188.0 },
+        ];
+        let f = fit(&pts).expect("a fit");
+        assert!(f.peak_n.is_none() && f.peak_x.is_none(), "{f:?}");
+        assert!(f.sigma > 0.8, "{f:?}");
     }
 
     #[test]

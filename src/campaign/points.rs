@@ -137,7 +137,8 @@ pub fn apply(doc: &mut Value, values: &serde_json::Map<String, Value>) {
     }
 }
 
-/// Sets the value at a JSON pointer, creating objects on the way.
+/// Sets the value at a JSON pointer, creating mappings on the way; a number indexes a list
+/// (an item that exists).
 pub fn set(doc: &mut Value, pointer: &str, v: Value) {
     let mut cur = doc;
     let parts: Vec<String> = pointer
@@ -146,11 +147,23 @@ pub fn set(doc: &mut Value, pointer: &str, v: Value) {
         .map(|s| s.replace("~1", "/").replace("~0", "~"))
         .collect();
     for (i, part) in parts.iter().enumerate() {
+        let last = i + 1 == parts.len();
+        if let Value::Array(items) = cur {
+            let Some(item) = part.parse::<usize>().ok().and_then(|k| items.get_mut(k)) else {
+                return;
+            };
+            if last {
+                *item = v;
+                return;
+            }
+            cur = item;
+            continue;
+        }
         if !cur.is_object() {
             *cur = Value::Object(serde_json::Map::new());
         }
         let Value::Object(m) = cur else { return };
-        if i + 1 == parts.len() {
+        if last {
             m.insert(part.clone(), v);
             return;
         }

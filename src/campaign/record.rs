@@ -24,7 +24,8 @@ pub struct CampaignRecord {
     pub campaign_id: String,
     /// `sweep` or `search`.
     pub kind: String,
-    /// `running`, `complete`, `interrupted` (Ctrl-C: `soy apply --resume` runs the rest).
+    /// `running`, `complete`, `interrupted` (Ctrl-C) or `failed` (a run could not start, a
+    /// probe did not plan); `soy apply --resume` runs the rest of the last two.
     pub status: String,
     /// The manifest as given, and the folder its relative paths start from.
     pub manifest_path: String,

@@ -106,25 +106,33 @@ pub fn resume(path: &Path, opts: &CampaignOptions) -> Result<CampaignOutcome, Er
     let path = real.as_path();
     let (mut rec, c) = open(path)?;
     let dir = RunDir::open(path);
-    let (done, cut): (Vec<RunEntry>, Vec<RunEntry>) =
-        rec.runs.drain(..).partition(RunEntry::finished);
-    rec.runs = done;
-    for r in cut {
-        let from = path.join(&r.id);
+    rec.runs.retain(RunEntry::finished);
+    // Every run folder without a finished entry — cut short by Ctrl-C, or by a kill that
+    // left no entry at all — is kept aside and its run made again.
+    let mut cut: Vec<String> = std::fs::read_dir(path)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().join(crate::run::bundle::files::RUN).is_file())
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .filter(|n| !n.contains(".incomplete-") && n != "latest")
+        .filter(|n| !rec.runs.iter().any(|r| &r.id == n))
+        .collect();
+    cut.sort();
+    for id in cut {
         let mut n = 1;
-        while path.join(format!("{}.incomplete-{n}", r.id)).exists() {
+        while path.join(format!("{id}.incomplete-{n}")).exists() {
             n += 1;
         }
-        let to = path.join(format!("{}.incomplete-{n}", r.id));
-        if from.exists() {
-            std::fs::rename(&from, &to).map_err(|source| crate::run::dir::DirError::Write {
+        let to = path.join(format!("{id}.incomplete-{n}"));
+        std::fs::rename(path.join(&id), &to).map_err(|source| {
+            crate::run::dir::DirError::Write {
                 path: to.clone(),
                 source,
-            })?;
-            eprintln!("soy: run {} was cut short; kept as {}", r.id, to.display());
-        }
+            }
+        })?;
+        eprintln!("soy: run {id} did not finish; kept as {}", to.display());
     }
-    // A run folder without an entry (soy was killed inside it) is kept the same way.
     let complete = match &c.search {
         None => c.runs.iter().all(|id| rec.runs.iter().any(|r| &r.id == id)),
         Some(_) => rec.searches.len() == c.configs.len() && rec.searches.iter().all(|s| s.done),
@@ -197,7 +205,12 @@ fn execute(
     });
     let stopped = interrupted.load(Ordering::SeqCst);
     let mut rec = cx.rec;
-    rec.status = if stopped { "interrupted" } else { "complete" }.into();
+    rec.status = match (&result, stopped) {
+        (_, true) => "interrupted",
+        (Err(_), false) => "failed",
+        (Ok(()), false) => "complete",
+    }
+    .into();
     rec.ended_at = Some(crate::clock::now());
     dir.write_json(record::FILE, &rec)?;
     let report = super::report::write(&dir.path, &rec)

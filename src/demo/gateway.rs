@@ -13,8 +13,23 @@ struct Cluster {
     name: String,
     prefix: String,
     target: Target,
-    idle: Mutex<Vec<Conn>>,
+    /// Kept-alive connections per endpoint address.
+    idle: Mutex<std::collections::HashMap<String, Vec<Conn>>>,
+    endpoints: Mutex<Endpoints>,
 }
+
+/// A cluster's endpoints as DNS last answered (every address of a swarm service with
+/// `endpoint_mode: dnsrr`, one per task), and the round-robin position: requests are spread
+/// over the endpoints one by one, as Envoy's `STRICT_DNS` clusters with `ROUND_ROBIN` do.
+#[derive(Default)]
+struct Endpoints {
+    addrs: Vec<String>,
+    resolved: Option<Instant>,
+    next: usize,
+}
+
+/// How long an answer of DNS is used before asking again (new replicas get load within it).
+const RESOLVE_EVERY: Duration = Duration::from_secs(1);
 
 pub struct Gateway {
     clusters: Vec<Cluster>,
@@ -45,7 +60,8 @@ impl Gateway {
                 name: name.to_string(),
                 prefix: prefix.to_string(),
                 target,
-                idle: Mutex::new(Vec::new()),
+                idle: Mutex::new(std::collections::HashMap::new()),
+                endpoints: Mutex::new(Endpoints::default()),
             });
         }
         clusters.sort_by_key(|c| std::cmp::Reverse(c.prefix.len()));
@@ -59,13 +75,74 @@ impl Gateway {
         })
     }
 
+    /// The endpoints of a cluster, in turn: its host when that is an address or the target
+    /// uses TLS (the name is needed for the certificate), else the addresses DNS gives.
+    async fn pick(&self, c: &Cluster) -> Vec<Target> {
+        if c.target.tls || c.target.host.parse::<std::net::IpAddr>().is_ok() {
+            return vec![c.target.clone()];
+        }
+        let stale = c.endpoints.lock().map_or(true, |e| {
+            e.resolved.is_none_or(|t| t.elapsed() > RESOLVE_EVERY)
+        });
+        if stale {
+            let found = tokio::net::lookup_host((c.target.host.as_str(), c.target.port)).await;
+            let mut addrs: Vec<String> = found
+                .map(|a| a.map(|a| a.ip().to_string()).collect())
+                .unwrap_or_default();
+            addrs.sort();
+            addrs.dedup();
+            if let Ok(mut e) = c.endpoints.lock() {
+                e.addrs = addrs;
+                e.resolved = Some(Instant::now());
+            }
+        }
+        let Ok(mut e) = c.endpoints.lock() else {
+            return vec![c.target.clone()];
+        };
+        if e.addrs.is_empty() {
+            // DNS had no answer: connecting by name reports why.
+            return vec![c.target.clone()];
+        }
+        let n = e.addrs.len();
+        let first = e.next % n;
+        e.next = e.next.wrapping_add(1);
+        (0..n)
+            .map(|i| Target {
+                host: e.addrs[(first + i) % n].clone(),
+                ..c.target.clone()
+            })
+            .collect()
+    }
+
     async fn forward(&self, c: &Cluster, req: &Req) -> Result<(u16, String), String> {
-        let pooled = c.idle.lock().ok().and_then(|mut v| v.pop());
-        let mut conn = match pooled {
-            Some(conn) => conn,
-            None => http1::connect(&c.target, &self.tls)
-                .await
-                .map_err(|e| e.to_string())?,
+        // The endpoint in turn; when it refuses a connection (a task in DNS that is not
+        // listening yet, or gone), the next one: the request was not sent, so this is safe.
+        let mut conn = None;
+        let mut last = String::new();
+        let mut at = String::new();
+        for t in self.pick(c).await.into_iter().take(3) {
+            let pooled = c
+                .idle
+                .lock()
+                .ok()
+                .and_then(|mut m| m.get_mut(&t.host).and_then(Vec::pop));
+            at = t.host.clone();
+            match pooled {
+                Some(p) => {
+                    conn = Some(p);
+                    break;
+                }
+                None => match http1::connect(&t, &self.tls).await {
+                    Ok(p) => {
+                        conn = Some(p);
+                        break;
+                    }
+                    Err(e) => last = e.to_string(),
+                },
+            }
+        }
+        let Some(mut conn) = conn else {
+            return Err(last);
         };
         let mut bytes = format!(
             "{} {} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\n",
@@ -93,10 +170,10 @@ impl Gateway {
         .await
         .map_err(|_| "upstream timeout".to_string())?
         .map_err(|e| e.to_string())?;
-        if conn.reusable {
-            if let Ok(mut idle) = c.idle.lock() {
-                idle.push(conn);
-            }
+        if conn.reusable
+            && let Ok(mut idle) = c.idle.lock()
+        {
+            idle.entry(at).or_default().push(conn);
         }
         Ok((
             resp.status,

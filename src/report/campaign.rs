@@ -610,7 +610,7 @@ fn charts(v: &CampaignView, rec: &CampaignRecord) -> Result<Vec<Chart>, ReportEr
         if !pts.is_empty() {
             let over = v.searches[0].over.clone();
             out.push(Chart {
-                title: format!("Capacity: the highest {over} that meets the SLOs"),
+                title: format!("Capacity: the highest load ({over}) that meets the SLOs"),
                 svg: xy(
                     "Capacity curve",
                     &first.map_or("configuration".into(), |p| label(p)),

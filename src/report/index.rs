@@ -30,6 +30,8 @@ pub struct RunRow {
     pub p95: Option<String>,
     pub error_rate: Option<String>,
     pub slos: String,
+    /// A campaign's row (its runs are in its own report).
+    pub campaign: bool,
     #[serde(skip)]
     pub p95_ms: Option<f64>,
     #[serde(skip)]
@@ -106,6 +108,7 @@ pub fn row(s: &Summary, href: String) -> RunRow {
             s.slos.iter().filter(|v| v.passed()).count(),
             s.slos.len()
         ),
+        campaign: false,
         p95_ms: load.map(|l| l.p95_ms),
         rps_value: load.map(|l| l.rps),
     }
@@ -128,6 +131,35 @@ pub fn unreadable(experiment: &str, run_id: &str, href: String, why: String) -> 
         p95: None,
         error_rate: None,
         slos: "–".into(),
+        campaign: false,
+        p95_ms: None,
+        rps_value: None,
+    }
+}
+
+/// A campaign's row: its status and how many of its runs passed.
+pub fn campaign_row(c: &crate::campaign::record::CampaignRecord, href: String) -> RunRow {
+    let passed = c.runs.iter().filter(|r| r.status == "passed").count();
+    RunRow {
+        experiment: c.experiment.clone(),
+        run_id: c.campaign_id.clone(),
+        href,
+        started_at: Some(c.started_at),
+        date: crate::clock::iso(c.started_at as u64),
+        commit: None,
+        dirty: false,
+        status: c.status.clone(),
+        reason: Some(format!(
+            "{} of {} runs, {passed} passed",
+            c.kind,
+            c.runs.len()
+        )),
+        requests: None,
+        rps: None,
+        p95: None,
+        error_rate: None,
+        slos: format!("{passed} / {} runs", c.runs.len()),
+        campaign: true,
         p95_ms: None,
         rps_value: None,
     }

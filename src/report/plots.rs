@@ -167,13 +167,12 @@ pub fn metrics(results: &[QueryResult], origin: f64) -> Vec<Plot> {
 }
 
 /// A controller's panels as plots of the scaling section.
-pub fn scaling(r: &ScalingRecord, results: Option<&Results>) -> Vec<Plot> {
+pub fn scaling(r: &ScalingRecord, panels: Vec<super::charts::Panel>) -> Vec<Plot> {
     let units = [
         Unit::Count("replicas".into()),
         Unit::Rate("/s".into()),
         Unit::Millis,
     ];
-    let panels = super::scaling::panels(r, results);
     let n = panels.len();
     panels
         .into_iter()

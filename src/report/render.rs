@@ -148,12 +148,14 @@ pub fn build(i: Inputs<'_>) -> ReportData {
             marks: &changes,
         };
         let title = format!("scaling of {}", r.service);
-        if let Ok(svg) = charts::stacked(&title, &scaling::panels(r, i.results), &overlay) {
+        // The panels are computed once: drawn as the static chart, then handed to the page.
+        let panels = scaling::panels(r, i.results);
+        if let Ok(svg) = charts::stacked(&title, &panels, &overlay) {
             let file = format!("scaling-{}.svg", file_safe(&r.service));
             scaling_charts.insert(r.service.clone(), Chart { file, title, svg });
         }
         if interactive {
-            let panels = plots::scaling(r, i.results);
+            let panels = plots::scaling(r, panels);
             let views = panels
                 .iter()
                 .map(|p| ChartView {

@@ -59,7 +59,9 @@ impl RunDir {
         Ok(RunDir { path, id })
     }
 
-    /// Creates the run directory at `path` (a campaign's run); it must not exist yet.
+    /// Creates the run directory at `path` (a campaign's run); it must not exist yet. Its
+    /// id is `<campaign id>-<run folder>`, unique across campaigns (the tag its local
+    /// services carry).
     pub fn create_at(path: &Path) -> Result<RunDir, DirError> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|source| DirError::Create {
@@ -71,7 +73,10 @@ impl RunDir {
             path: path.to_path_buf(),
             source,
         })?;
-        Ok(RunDir::open(path))
+        Ok(RunDir {
+            path: path.to_path_buf(),
+            id: campaign_run_id(path),
+        })
     }
 
     /// Opens an existing run directory.
@@ -117,6 +122,15 @@ impl RunDir {
             }
         }
     }
+}
+
+/// A campaign run's id: its campaign's folder name and its own, joined by `-`.
+pub fn campaign_run_id(path: &Path) -> String {
+    let name = |p: Option<&Path>| {
+        p.and_then(Path::file_name)
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    };
+    format!("{}-{}", name(path.parent()), name(Some(path)))
 }
 
 /// Writes a file through a temporary file and a rename.

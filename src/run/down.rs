@@ -25,14 +25,25 @@ pub fn local(out: &Path, experiment: &str) -> Result<Vec<Cleaned>, DirError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(source) => return Err(DirError::Read { path: dir, source }),
     };
-    let mut runs: Vec<_> = entries
-        .flatten()
-        .filter(|e| e.file_name() != "latest")
-        .map(|e| e.path())
-        .collect();
+    // Each run directory with its id: a campaign's runs are one level deeper.
+    let mut runs: Vec<(std::path::PathBuf, String)> = Vec::new();
+    for e in entries.flatten().filter(|e| e.file_name() != "latest") {
+        let p = e.path();
+        if p.join(crate::campaign::record::FILE).is_file() {
+            for r in std::fs::read_dir(&p).into_iter().flatten().flatten() {
+                let rp = r.path();
+                runs.push((rp.clone(), super::dir::campaign_run_id(&rp)));
+            }
+        } else {
+            let id = p
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            runs.push((p, id));
+        }
+    }
     runs.sort();
     let mut out = Vec::new();
-    for run in runs {
+    for (run, id) in runs {
         let Ok(text) = std::fs::read_to_string(run.join("state.json")) else {
             continue;
         };
@@ -46,9 +57,6 @@ pub fn local(out: &Path, experiment: &str) -> Result<Vec<Cleaned>, DirError> {
                 continue;
             }
         };
-        let id = run
-            .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         if state.soy_alive() {
             eprintln!(
                 "soy: {} is still running (pid {}); leaving it",

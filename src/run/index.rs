@@ -8,7 +8,8 @@ use crate::report::summary::Summary;
 
 use super::dir::DirError;
 
-/// Every run directory's row: `<root>/<experiment>/<run>/summary.json` (not `latest`).
+/// Every run directory's row: `<root>/<experiment>/<run>/summary.json` (not `latest`), and
+/// each campaign's (`<root>/<experiment>/<campaign>/campaign.json`).
 pub fn rows(root: &Path) -> Vec<RunRow> {
     let mut rows = Vec::new();
     let dirs = |p: &Path| -> Vec<PathBuf> {
@@ -33,8 +34,16 @@ pub fn rows(root: &Path) -> Vec<RunRow> {
                     .map_or(String::new(), |n| n.to_string_lossy().into_owned())
             };
             let (e, r) = (name(&exp), name(&run));
+            let exp_name = e.clone();
             let href = index::href(&e, &r);
             let file = run.join("summary.json");
+            if run.join(crate::campaign::record::FILE).is_file() {
+                rows.push(match crate::campaign::run::read_record(&run) {
+                    Ok(c) => index::campaign_row(&c, href),
+                    Err(e) => index::unreadable(&exp_name, &r, href, crate::error::flatten(&e)),
+                });
+                continue;
+            }
             if !file.exists() && !run.join("run.json").exists() {
                 continue; // not a run directory
             }

@@ -155,6 +155,16 @@ fn a_sweep_makes_every_run_and_its_report_matches_their_summaries() {
         md.contains("| latency=1ms |") && md.contains("| latency=4ms |"),
         "{md}"
     );
+    // The reports root's index lists the campaign, linked to its page.
+    let index = std::fs::read_to_string(out_dir.join("index.html")).expect("index.html");
+    let id = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("campaign id");
+    assert!(
+        index.contains(&format!("sweep-2x2/{id}/report.html")) && index.contains("(campaign)"),
+        "{index}"
+    );
     // `soy report CAMPAIGN_DIR` writes it again from the stored runs.
     std::fs::remove_file(dir.join("report.html")).expect("rm");
     let (out, _) = soy(

@@ -858,3 +858,73 @@ fn the_threshold_controller_steps_out_and_in_with_its_cooldowns() {
     }
     assert_eq!(leftovers(&stack).trim(), "");
 }
+
+#[test]
+fn the_shipped_capacity_demo_finds_more_users_for_more_replicas() {
+    requires!(docker);
+    // experiments/capacity-demo.yaml as a user runs it: a capacity search over users for 1,
+    // 2 and 3 replicas of an ms-exercise whose replicas serve 4 requests at once each.
+    let _ports = super::harness::SHIPPED_SWARM_PORTS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let m = root().join("experiments/capacity-demo.yaml");
+    let args = apply_args(&m);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (out, _) = soy(&args, Duration::from_secs(600));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let dir = std::fs::canonicalize(runs().join("capacity-demo").join("latest")).expect("latest");
+    let rec = json_file(&dir.join("campaign.json"));
+    assert_eq!(rec["status"], "complete");
+    let searches = rec["searches"].as_array().expect("searches");
+    assert_eq!(searches.len(), 3);
+    let caps: Vec<f64> = searches
+        .iter()
+        .map(|s| {
+            assert_eq!(s["done"], true, "{s}");
+            s["capacity"]
+                .as_f64()
+                .unwrap_or_else(|| panic!("a capacity: {s}"))
+        })
+        .collect();
+    // About 4 users a replica: each replica count holds more than the one before.
+    assert!((2.0..=6.0).contains(&caps[0]), "{caps:?}");
+    assert!(caps[0] < caps[1] && caps[1] < caps[2], "{caps:?}");
+    // The probes of one replica count share a deployment; each new count deploys again.
+    let runs_: Vec<(String, bool)> = rec["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .map(|r| {
+            (
+                r["configuration"].as_str().unwrap_or("").to_string(),
+                r["deployed"].as_bool().unwrap_or(true),
+            )
+        })
+        .collect();
+    for (i, (cfg, deployed)) in runs_.iter().enumerate() {
+        let first = i == 0 || runs_[i - 1].0 != *cfg;
+        assert_eq!(*deployed, first, "run {i} of {cfg}");
+    }
+    // Replicas as swept: the first run of 3 replicas saw 3 ready ms-exercise tasks.
+    let third = rec["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .find(|r| r["configuration"].as_str().unwrap_or("").ends_with("-3"))
+        .expect("a run with 3 replicas");
+    let resolved = json_file(
+        &dir.join(third["id"].as_str().expect("id"))
+            .join("resolved.json"),
+    );
+    let replicas = resolved["stack"]["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .find(|s| s["name"] == "ms-exercise")
+        .map(|s| s["replicas"].clone());
+    assert_eq!(replicas, Some(serde_json::json!(3)));
+    let md = std::fs::read_to_string(dir.join("report.md")).expect("report.md");
+    assert!(md.contains("## Capacity"), "{md}");
+    assert!(dir.join("charts/capacity.svg").is_file());
+    assert_eq!(leftovers("soy-capacity").trim(), "");
+}

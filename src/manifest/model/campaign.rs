@@ -16,7 +16,8 @@ use crate::manifest::duration::Duration;
 pub struct Sweep {
     /// Parameters and their values, in the order written; every combination is a point. A
     /// name with a dot is a place in the manifest: `load.users`, `load.rate`,
-    /// `load.spawn_rate`, `load.run_time`, `stack.replicas.<service>`; any other name is a
+    /// `load.spawn_rate`, `load.run_time`, `stack.replicas.<service>`, or any place the
+    /// manifest already has (`stack.file`, `autoscale.0.policy.target`); any other name is a
     /// template variable, set under `vars` (so any templated field can vary).
     pub matrix: Matrix,
     /// Runs per point.

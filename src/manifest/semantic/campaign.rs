@@ -14,6 +14,30 @@ pub const PATHS: &[&str] = &[
     "load.run_time",
 ];
 
+/// Whether the manifest already has a value at the dotted path (a number indexes a list),
+/// outside what a point may not change.
+fn in_document(doc: &serde_json::Value, path: &str) -> bool {
+    if matches!(
+        path.split('.').next(),
+        Some("sweep" | "search" | "apiVersion" | "kind" | "metadata")
+    ) {
+        return false;
+    }
+    let mut cur = doc;
+    for part in path.split('.') {
+        let next = match cur {
+            serde_json::Value::Object(m) => m.get(part),
+            serde_json::Value::Array(a) => part.parse::<usize>().ok().and_then(|i| a.get(i)),
+            _ => None,
+        };
+        match next {
+            Some(v) => cur = v,
+            None => return false,
+        }
+    }
+    true
+}
+
 /// Names of the template variables a sweep sets (its parameters without a dot).
 pub fn sweep_vars(exp: &Experiment) -> Vec<&str> {
     exp.sweep
@@ -24,7 +48,7 @@ pub fn sweep_vars(exp: &Experiment) -> Vec<&str> {
         .collect()
 }
 
-pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment) {
+pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment, doc: &serde_json::Value) {
     let root = Pointer::root();
     if let Some(s) = &exp.sweep {
         let m = root.key("sweep").key("matrix");
@@ -47,12 +71,12 @@ pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment) {
                         );
                     }
                     Some(svc) if !svc.is_empty() => {}
-                    _ if !PATHS.contains(&name.as_str()) => {
+                    _ if !PATHS.contains(&name.as_str()) && !in_document(doc, &name) => {
                         let d = c.key(&p, format!("`{name}` is not a place a sweep can set"));
                         d.help = Some(match did_you_mean(&name, PATHS.iter().copied()) {
                             Some(n) => format!("did you mean `{n}`?"),
                             None => format!(
-                                "a sweep sets {}, `stack.replicas.<service>`, or a template variable (a name without a dot)",
+                                "a sweep sets {}, `stack.replicas.<service>`, a place the manifest already has (e.g. `autoscale.0.policy.target`), or a template variable (a name without a dot)",
                                 PATHS.join(", ")
                             ),
                         });

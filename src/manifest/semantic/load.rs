@@ -11,7 +11,13 @@ pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment) {
     let base = Pointer::root().key("load");
     let l = &exp.load;
     model(c, &base, l);
-    shape(c, &base, l);
+    // A search gives each probe its own run time (a sweep may too, through `load.run_time`).
+    let campaign_time = exp.search.as_ref().is_some_and(|q| q.run_time.is_some())
+        || exp
+            .sweep
+            .as_ref()
+            .is_some_and(|s| s.matrix.0.contains_key("load.run_time"));
+    shape(c, &base, l, campaign_time);
     if l.think_time.min > l.think_time.max {
         c.value(
             &base.key("think_time").key("min"),
@@ -96,14 +102,17 @@ fn shape_file(l: &Load) -> bool {
     l.driver == Driver::Locust && l.locust.as_ref().is_some_and(|s| s.shape_file.is_some())
 }
 
-fn shape(c: &mut Checker<'_>, base: &Pointer, l: &Load) {
+fn shape(c: &mut Checker<'_>, base: &Pointer, l: &Load, campaign_time: bool) {
     let sp = base.key("shape");
     let run_time = l.run_time;
     if let Some(rt) = run_time {
         if rt.is_zero() {
             c.value(&base.key("run_time"), "run_time must be longer than 0s");
         }
-    } else if !matches!(l.shape, Shape::Stages(_) | Shape::Trace(_)) && !shape_file(l) {
+    } else if !matches!(l.shape, Shape::Stages(_) | Shape::Trace(_))
+        && !shape_file(l)
+        && !campaign_time
+    {
         c.key(base, "missing `run_time`: how long the load runs")
             .help = Some(format!(
             "shape `{}` has no length of its own; add e.g. `run_time: 5m`",

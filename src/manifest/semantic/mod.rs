@@ -45,7 +45,7 @@ pub fn check(exp: &Experiment, doc: &Value, map: &SourceMap, dir: &Path) -> Vec<
     load::check(&mut c, exp);
     slos::check(&mut c, exp);
     report(&mut c, exp);
-    campaign::check(&mut c, exp);
+    campaign::check(&mut c, exp, doc);
     c.out
 }
 
