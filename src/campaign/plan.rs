@@ -108,11 +108,7 @@ pub fn load_stored(
 
 fn plan_campaign(m: Manifest, seed: Option<u64>) -> Result<CampaignPlan, Error> {
     let exp = &m.experiment;
-    let params = exp
-        .sweep
-        .as_ref()
-        .map(|s| s.matrix.params())
-        .unwrap_or_default();
+    let params = sweep_params(exp);
     let configs = points::configs(&params);
     let sweep = exp.sweep.clone();
     let seed = seed
@@ -344,11 +340,7 @@ impl CampaignPlan {
 /// The campaign's size problems: more than `MAX_RUNS` runs.
 fn counted(m: &Manifest, out: &mut Vec<Diagnostic>) {
     let exp = &m.experiment;
-    let params = exp
-        .sweep
-        .as_ref()
-        .map(|s| s.matrix.params())
-        .unwrap_or_default();
+    let params = sweep_params(exp);
     let repeat = exp.sweep.as_ref().map_or(1, |s| s.repeat);
     let (runs, at, what) = match &exp.search {
         None => (
@@ -378,6 +370,14 @@ fn counted(m: &Manifest, out: &mut Vec<Diagnostic>) {
             .with_help("fewer values, fewer repetitions, or a coarser search step; or split it into several campaigns"),
         );
     }
+}
+
+/// The sweep's parameters and values (none without a sweep).
+fn sweep_params(exp: &crate::manifest::model::Experiment) -> Vec<(String, Vec<Value>)> {
+    exp.sweep
+        .as_ref()
+        .map(|s| s.matrix.params())
+        .unwrap_or_default()
 }
 
 fn serde_plain<T: Serialize>(v: &T) -> String {

@@ -110,20 +110,21 @@ pub fn parse(path: PathBuf, dir: PathBuf, text: String) -> Result<Manifest, Load
     checked(parse_unchecked(path, dir, text)?)
 }
 
+/// The error of a manifest at `path` with these problems.
+fn invalid(path: &Path, items: Vec<Diagnostic>, text: &str) -> LoadError {
+    LoadError::Invalid(Diagnostics {
+        file: path.display().to_string(),
+        source: text.to_string(),
+        items,
+    })
+}
+
 /// As `parse`, returning the semantic findings with the manifest instead of failing.
 fn parse_unchecked(
     path: PathBuf,
     dir: PathBuf,
     text: String,
 ) -> Result<(Manifest, Vec<Diagnostic>), LoadError> {
-    let file = path.display().to_string();
-    let invalid = |items: Vec<Diagnostic>, text: &str| {
-        LoadError::Invalid(Diagnostics {
-            file: file.clone(),
-            source: text.to_string(),
-            items,
-        })
-    };
     let (doc, map) = match yaml::parse(&text) {
         Ok(v) => v,
         Err(e) => {
@@ -137,7 +138,7 @@ fn parse_unchecked(
                 message: e.message,
                 help: e.help,
             };
-            return Err(invalid(vec![d], &text));
+            return Err(invalid(&path, vec![d], &text));
         }
     };
     if !doc.is_object() {
@@ -155,7 +156,7 @@ fn parse_unchecked(
         .with_help(
             "a manifest is a mapping that starts with `apiVersion: soy/v1` and `kind: Experiment`",
         );
-        return Err(invalid(vec![d], &text));
+        return Err(invalid(&path, vec![d], &text));
     }
     from_doc(path, dir, text, doc, map)
 }
@@ -170,17 +171,9 @@ pub fn from_doc(
     doc: Value,
     map: SourceMap,
 ) -> Result<(Manifest, Vec<Diagnostic>), LoadError> {
-    let file = path.display().to_string();
-    let invalid = |items: Vec<Diagnostic>, text: &str| {
-        LoadError::Invalid(Diagnostics {
-            file: file.clone(),
-            source: text.to_string(),
-            items,
-        })
-    };
     let problems = schema_check::check(&doc, &map);
     if !problems.is_empty() {
-        return Err(invalid(problems, &text));
+        return Err(invalid(&path, problems, &text));
     }
     let experiment: Experiment = match serde_path_to_error::deserialize(&doc) {
         Ok(e) => e,
@@ -191,7 +184,7 @@ pub fn from_doc(
                 ptr.dotted(),
                 e.inner().to_string(),
             );
-            return Err(invalid(vec![d], &text));
+            return Err(invalid(&path, vec![d], &text));
         }
     };
     let problems = semantic::check(&experiment, &doc, &map, &dir);
