@@ -273,13 +273,13 @@ impl CampaignPlan {
                     self.configs.len(),
                     self.repeat,
                     self.slots.len(),
-                    serde_plain(&self.order),
+                    points::plain(&self.order),
                     if self.order == Order::Shuffled {
                         format!(" (seed {})", self.seed)
                     } else {
                         String::new()
                     },
-                    serde_plain(&self.redeploy),
+                    points::plain(&self.redeploy),
                     self.pause,
                 );
             }
@@ -289,9 +289,9 @@ impl CampaignPlan {
                     "  capacity search over {}: {} candidates from {} to {}, {} (at most {} probes per configuration), {} run(s) per probe",
                     s.over.name(),
                     s.candidates.len(),
-                    num(s.candidates.first().copied().unwrap_or(0.0)),
-                    num(s.candidates.last().copied().unwrap_or(0.0)),
-                    serde_plain(&s.strategy),
+                    points::number(s.candidates.first().copied().unwrap_or(0.0)),
+                    points::number(s.candidates.last().copied().unwrap_or(0.0)),
+                    points::plain(&s.strategy),
                     s.most_probes,
                     s.repeat
                 );
@@ -378,19 +378,4 @@ fn sweep_params(exp: &crate::manifest::model::Experiment) -> Vec<(String, Vec<Va
         .as_ref()
         .map(|s| s.matrix.params())
         .unwrap_or_default()
-}
-
-fn serde_plain<T: Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
-fn num(x: f64) -> String {
-    if x.fract() == 0.0 {
-        format!("{x:.0}")
-    } else {
-        format!("{x}")
-    }
 }

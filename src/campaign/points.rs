@@ -189,6 +189,27 @@ pub fn text(v: &Value) -> String {
     }
 }
 
+/// A unit-like enum's name as its serde form writes it (`per_stack_change`).
+pub fn plain<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// A number as ids and texts show it: whole numbers without a fraction, others in at most
+/// three decimals.
+pub fn number(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.3}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
+    }
+}
+
 /// Only letters, digits, `.`, `_` and `-`; at most 120 characters.
 fn safe(id: &str) -> String {
     let s: String = id

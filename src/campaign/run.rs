@@ -52,9 +52,9 @@ pub fn start(c: &CampaignPlan, opts: &CampaignOptions) -> Result<CampaignOutcome
         manifest_dir: absolute(&c.base.dir).display().to_string(),
         parameters: c.parameters.clone(),
         repeat: c.search.as_ref().map_or(c.repeat, |s| s.repeat),
-        order: plain(&c.order),
+        order: points::plain(&c.order),
         seed: c.seed,
-        redeploy: plain(&c.redeploy),
+        redeploy: points::plain(&c.redeploy),
         started_at: crate::clock::now(),
         ended_at: None,
         configurations: c.configs.clone(),
@@ -333,7 +333,7 @@ async fn capacity(cx: &mut Ctx<'_>) -> Result<(), Error> {
                 cx.rec.searches.push(SearchRecord {
                     configuration: cfg.id.clone(),
                     over: s.over.name().into(),
-                    strategy: plain(&s.strategy),
+                    strategy: points::plain(&s.strategy),
                     candidates: s.candidates.clone(),
                     probes: Vec::new(),
                     capacity: None,
@@ -365,7 +365,7 @@ async fn capacity(cx: &mut Ctx<'_>) -> Result<(), Error> {
             };
             let load = s.candidates[i];
             let values = c.values(cfg, Some(load));
-            let probe_id = format!("{}-{}-{}", cfg.id, s.over.name(), number(load));
+            let probe_id = format!("{}-{}-{}", cfg.id, s.over.name(), points::number(load));
             let plan = c.point_plan(&probe_id, &values)?;
             let key = stack_key(&plan);
             let mut runs = Vec::new();
@@ -393,7 +393,7 @@ async fn capacity(cx: &mut Ctx<'_>) -> Result<(), Error> {
             eprintln!(
                 "soy: probe {} {} of {}: {}",
                 s.over.name(),
-                number(load),
+                points::number(load),
                 cfg.id,
                 if met { "met" } else { "not met" }
             );
@@ -585,20 +585,4 @@ fn stack_key(plan: &Plan) -> String {
 
 fn absolute(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
-}
-
-fn plain<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
-/// A number as ids and texts show it: whole numbers without a fraction.
-pub fn number(x: f64) -> String {
-    if x.fract() == 0.0 && x.abs() < 1e15 {
-        format!("{x:.0}")
-    } else {
-        format!("{:.3}", x).trim_end_matches('0').to_string()
-    }
 }

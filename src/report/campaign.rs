@@ -122,6 +122,9 @@ pub struct SeriesView {
     pub fit: Option<Fit>,
     /// The concurrency the fit counts: `users` or `in-flight requests`.
     pub fit_over: String,
+    /// The points the fit was made from, one per run: (concurrency, throughput).
+    #[serde(skip)]
+    pub fit_points: Vec<Point>,
     pub knee: Option<f64>,
 }
 
@@ -430,6 +433,7 @@ fn series(
                 } else {
                     "in-flight requests".into()
                 },
+                fit_points,
                 knee: usl::knee(&lat, KNEE_FACTOR),
             }
         })
@@ -537,25 +541,15 @@ fn charts(v: &CampaignView, rec: &CampaignRecord) -> Result<Vec<Chart>, ReportEr
         let mut curves = Vec::new();
         for s in &v.series {
             let Some(f) = &s.fit else { continue };
-            let pts: Vec<Bar> = rec
-                .runs
+            // This series' own runs, as the fit saw them.
+            let pts: Vec<Bar> = s
+                .fit_points
                 .iter()
-                .filter(|r| {
-                    s.points.iter().any(|p| {
-                        Some(p.load)
-                            == r.values
-                                .get(axis)
-                                .and_then(serde_json::Value::as_f64)
-                                .or(Some(r.load))
-                    })
-                })
-                .filter_map(|r| {
-                    r.figures.as_ref().map(|g| Bar {
-                        x: g.in_flight,
-                        mean: g.rps,
-                        lo: g.rps,
-                        hi: g.rps,
-                    })
+                .map(|p| Bar {
+                    x: p.n,
+                    mean: p.x,
+                    lo: p.x,
+                    hi: p.x,
                 })
                 .collect();
             let hi = pts.iter().map(|b| b.x).fold(1.0, f64::max) * 1.25;
