@@ -307,6 +307,9 @@ struct Collector {
     requests: u64,
     failures: u64,
     seen: super::results::Seen,
+    /// Every second's histogram per request name, encoded as it closes (`None` once an
+    /// encoding failed: the run goes on without its latency log).
+    log: Option<super::hlog::LogWriter>,
 }
 
 impl Collector {
@@ -334,6 +337,7 @@ impl Collector {
             requests: 0,
             failures: 0,
             seen: Default::default(),
+            log: Some(Default::default()),
         }
     }
 
@@ -383,11 +387,59 @@ impl Collector {
             self.totals.merge(&block);
         }
         self.all.merge(&block);
+        self.log_second(&block);
         if let Ok(mut text) = self.exposition.lock() {
             *text = super::exporter::render(&self.names, &self.all, &row);
         }
         self.series.push(row.clone());
         row
+    }
+
+    fn log_second(&mut self, block: &Block) {
+        let Some(log) = &mut self.log else { return };
+        for ((method, name), e) in self.names.iter().zip(&block.entries) {
+            if e.count == 0 {
+                continue;
+            }
+            let key = format!("{method} {name}");
+            if let Err(e) = log.add(&key, block.second as f64, 1.0, &e.hist) {
+                eprintln!("soy: the latency log is not kept: {e}");
+                self.log = None;
+                return;
+            }
+        }
+    }
+
+    /// The per-second log and the measured window's, as file texts.
+    fn latency_logs(
+        &self,
+        totals: &Block,
+        from_s: f64,
+        measured: Duration,
+        started_at: std::time::SystemTime,
+    ) -> Option<super::hlog::LatencyLogs> {
+        let per_second = self.log.as_ref()?;
+        let start = started_at
+            .duration_since(std::time::SystemTime::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        let mut window = super::hlog::LogWriter::default();
+        for ((method, name), e) in self.names.iter().zip(&totals.entries) {
+            if e.count == 0 {
+                continue;
+            }
+            let key = format!("{method} {name}");
+            if let Err(e) = window.add(&key, from_s, measured.as_secs_f64(), &e.hist) {
+                eprintln!("soy: the latency log is not kept: {e}");
+                return None;
+            }
+        }
+        Some(super::hlog::LatencyLogs {
+            per_second: per_second.finish("one histogram per request name and second", start),
+            window: window.finish(
+                "one histogram per request name over the measured window",
+                start,
+            ),
+        })
     }
 
     fn finish(
@@ -415,7 +467,13 @@ impl Collector {
         } else {
             cfg.warmup
         });
-        Results::build(
+        let from_s = if std::ptr::eq(totals, &self.all) {
+            0.0
+        } else {
+            cfg.warmup.as_secs_f64()
+        };
+        let latency = self.latency_logs(totals, from_s, measured, started_at);
+        let mut results = Results::build(
             cfg,
             totals,
             &self.seen,
@@ -424,7 +482,9 @@ impl Collector {
             elapsed,
             measured,
             interrupted,
-        )
+        );
+        results.latency = latency;
+        results
     }
 }
 

@@ -12,6 +12,7 @@ mod exporter;
 pub use exporter::{Counts, Exposition, render_counts, serve as serve_exposition};
 pub mod failure;
 mod functions;
+pub mod hlog;
 pub mod live;
 pub mod locust;
 pub mod locust_csv;

@@ -140,6 +140,10 @@ pub struct Results {
     /// What only a Locust run has.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locust: Option<LocustInfo>,
+    /// The HDR histograms per request name (per second and over the measured window), as
+    /// the interval-log files the run directory keeps; soy's own generator only.
+    #[serde(skip)]
+    pub latency: Option<super::hlog::LatencyLogs>,
 }
 
 fn soy_driver() -> String {
@@ -260,6 +264,7 @@ impl Results {
             series,
             driver: soy_driver(),
             locust: None,
+            latency: None,
         }
     }
 

@@ -22,6 +22,8 @@ pub mod files {
     pub const STATE: &str = "state.json";
     pub const SUMMARY: &str = "summary.json";
     pub const RESULTS: &str = "results.json";
+    pub const LATENCY: &str = crate::load::hlog::PER_SECOND;
+    pub const LATENCY_WINDOW: &str = crate::load::hlog::WINDOW;
     pub const SERIES: &str = "metrics/series.json";
     pub const SERIES_CSV: &str = "metrics/series.csv";
     pub const SAMPLES: &str = "metrics/samples.tsdb";

@@ -115,6 +115,10 @@ fn write_files(run: &Run<'_>, summary: &Summary, record: &RunRecord) -> Vec<Stri
     let mut written = Vec::new();
     if let Some(r) = &run.results {
         written.push(d.write_json(files::RESULTS, r));
+        if let Some(l) = &r.latency {
+            written.push(d.write(files::LATENCY, l.per_second.as_bytes()));
+            written.push(d.write(files::LATENCY_WINDOW, l.window.as_bytes()));
+        }
         // Locust writes its own CSV files; soy writes them for its own generator.
         if let Some(prefix) = run
             .plan

@@ -353,6 +353,7 @@ impl LocustDriver {
                 workers,
                 most_workers: rows.most_workers,
             }),
+            latency: None,
         }
     }
 }
