@@ -13,6 +13,9 @@ pub enum Error {
     Plan(#[from] PlanError),
     #[error(transparent)]
     Campaign(#[from] crate::campaign::Error),
+    /// `soy compare` cannot read or compare the runs it was given.
+    #[error(transparent)]
+    Compare(#[from] crate::compare::Error),
     /// Several manifests were checked and some were invalid (already reported).
     #[error("{0} of {1} manifests are invalid")]
     SomeInvalid(usize, usize),
@@ -68,6 +71,7 @@ impl Error {
                 _ => exit::INVALID,
             },
             Error::Plan(_)
+            | Error::Compare(_)
             | Error::Usage(_)
             | Error::Bundle(_)
             | Error::Setup(_)

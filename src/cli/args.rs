@@ -74,6 +74,35 @@ pub enum Command {
     /// Run one of soy's demo services (the quickstart's gateway and upstreams).
     #[command(name = "demo-service", subcommand)]
     DemoService(crate::demo::DemoCommand),
+    /// Compare runs against a base run: per request name and metric, the change of p50, p95,
+    /// p99, mean, requests/s and error rate with a 95% interval and a verdict (improved,
+    /// regressed, no significant change).
+    Compare {
+        /// The base run: a run directory, `latest`, or EXPERIMENT@N (the N-th last run of
+        /// EXPERIMENT under --out; @1 is the latest).
+        base: String,
+        /// The runs to judge against it (same forms).
+        #[arg(required = true)]
+        new: Vec<String>,
+        /// Root folder of stored runs, for `latest` and EXPERIMENT@N.
+        #[arg(long, default_value = "reports")]
+        out: PathBuf,
+        /// The smallest change that counts, relative (`5%` or `0.05`).
+        #[arg(long, default_value = "5%")]
+        threshold: String,
+        /// Exit 1 when a regression is found (for CI).
+        #[arg(long, value_enum)]
+        fail_on: Option<FailOn>,
+        /// `table` (terminal), `md` (a pull-request comment), `html` or `json`.
+        #[arg(long, value_enum, default_value_t = CompareFormat::Table)]
+        format: CompareFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// The bootstrap's seed (the same seed, the same intervals).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Re-render a stored run's report without running it again.
     Report {
         /// A run directory (`reports/<experiment>/<run>` or `.../latest`), or a campaign's
@@ -231,4 +260,19 @@ fn parse_run_time(s: &str) -> Result<std::time::Duration, String> {
     crate::manifest::duration::parse(s)
         .map(|d| d.0)
         .map_err(|e| e.to_string())
+}
+
+/// When `soy compare` fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    Regression,
+}
+
+/// `soy compare`'s output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CompareFormat {
+    Table,
+    Md,
+    Html,
+    Json,
 }

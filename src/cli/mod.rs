@@ -185,6 +185,18 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
             let text = query::run(&run_dir, &expr, &spec, output)?;
             out(&text)
         }
+        Command::Compare {
+            base,
+            new,
+            out: root,
+            threshold,
+            fail_on,
+            format,
+            output,
+            seed,
+        } => compare(
+            &base, &new, &root, &threshold, fail_on, format, output, seed,
+        ),
         Command::Export { run_dir } => {
             let store = query::open_store(&run_dir)?;
             out(&crate::metrics::openmetrics::write(&store))
@@ -441,4 +453,54 @@ pub(crate) fn out(text: &str) -> Result<u8, Error> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(exit::OK),
         Err(e) => Err(Error::Output(e)),
     }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn compare(
+    base: &str,
+    new: &[String],
+    root: &std::path::Path,
+    threshold: &str,
+    fail_on: Option<args::FailOn>,
+    format: args::CompareFormat,
+    output: Option<std::path::PathBuf>,
+    seed: u64,
+) -> Result<u8, Error> {
+    use crate::compare;
+    let opts = compare::Options {
+        threshold: compare::parse_threshold(threshold)?,
+        seed,
+        ..Default::default()
+    };
+    let base = compare::input::resolve(base, root)?;
+    let new = new
+        .iter()
+        .map(|n| compare::input::resolve(n, root))
+        .collect::<Result<Vec<_>, _>>()?;
+    let cs = compare::run(&base, &new, &opts)?;
+    let text = match format {
+        args::CompareFormat::Table => cs
+            .iter()
+            .map(compare::render::table)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        args::CompareFormat::Md => compare::render::markdown(&cs).map_err(compare::Error::from)?,
+        args::CompareFormat::Html => compare::render::html(&cs).map_err(compare::Error::from)?,
+        args::CompareFormat::Json => serde_json::to_string_pretty(&cs).map_err(Error::Json)? + "\n",
+    };
+    match output {
+        Some(path) => {
+            crate::run::dir::write_atomic(&path, text.as_bytes())?;
+            out_line(&path.display().to_string())?;
+        }
+        None => {
+            out(&text)?;
+        }
+    }
+    let regressed = cs.iter().any(|c| c.regressions > 0);
+    Ok(if fail_on.is_some() && regressed {
+        exit::SLO_FAILED
+    } else {
+        exit::OK
+    })
 }

@@ -238,19 +238,21 @@ async fn worker_main(
         let (users, w) = (users.clone(), w.clone());
         move || users.borrow().len() as u64 + w.in_flight.get()
     };
+    // The second the block being recorded belongs to: the flusher's next one.
+    let unsent = Rc::new(std::cell::Cell::new(0u64));
     let flusher = {
-        let (w, tx, active) = (w.clone(), tx.clone(), active.clone());
+        let (w, tx, active, unsent) = (w.clone(), tx.clone(), active.clone(), unsent.clone());
         tokio::task::spawn_local(async move {
             let mut iv = tokio::time::interval_at(
                 (start + Duration::from_secs(1)).into(),
                 Duration::from_secs(1),
             );
-            let mut second = 0u64;
             loop {
                 iv.tick().await;
+                let second = unsent.get();
                 let block = w.block.borrow_mut().take(second, active());
                 let _ = tx.send(Msg::Block(Box::new(block)));
-                second += 1;
+                unsent.set(second + 1);
             }
         })
     };
@@ -285,8 +287,10 @@ async fn worker_main(
         s.abort();
     }
     flusher.abort();
-    let second = Instant::now().saturating_duration_since(start).as_secs();
-    let last = w.block.borrow_mut().take(second, 0);
+    // Labelled with the second it was recorded in, not the clock's second at the stop: a
+    // stop that lands just before this worker's tick at a whole second must not shift the
+    // rest of that second into the next one (the series would show half a second twice).
+    let last = w.block.borrow_mut().take(unsent.get(), 0);
     let _ = tx.send(Msg::Block(Box::new(last)));
     let _ = tx.send(Msg::Done);
 }

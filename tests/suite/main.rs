@@ -8,6 +8,7 @@ mod alerts;
 mod apply;
 mod campaign;
 mod cli;
+mod compare;
 mod compose;
 mod embedded;
 mod examples;

@@ -1,0 +1,436 @@
+//! Two runs into rows (pure): per request name (and `Aggregated` when there are several)
+//! the change of p50, p95, p99, mean, requests/s and error rate, and per metric series the
+//! change of its mean, each with a 95% interval and a verdict; plus each name's
+//! Mann–Whitney shift.
+//!
+//! A change counts only when it is significant *and* larger than the threshold (5% by
+//! default), both read off its interval: the whole interval lies beyond ±threshold. The
+//! interval measures the noise within each run; two runs of one configuration also differ
+//! between them (the machine, the stack's warm-up, a service's CPU by a few percent), which
+//! one pair cannot measure, so the threshold is the margin a change must clear for sure.
+//! Latency and requests/s rest on a block bootstrap over the runs' seconds
+//! (`stats::bootstrap_changes`); the error rate on Newcombe's interval for two proportions
+//! (and the pooled z-test's p-value); Mann–Whitney's p assumes independent requests, which
+//! neighbouring requests are not, so it is shown as a shift and an effect size, never as a
+//! verdict.
+
+use serde::Serialize;
+
+use super::input::{MetricData, NameData, RunData};
+use super::stats::{self, Sparse};
+use crate::report::units::{self, Unit};
+
+/// What a comparison is asked for.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The smallest relative change that counts (0.05: 5%).
+    pub threshold: f64,
+    /// 1 − the intervals' confidence (0.05: 95% intervals).
+    pub alpha: f64,
+    pub resamples: usize,
+    pub seed: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            threshold: 0.05,
+            alpha: 0.05,
+            resamples: 2000,
+            seed: 1,
+        }
+    }
+}
+
+/// A row's judgement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Improved,
+    Regressed,
+    /// Within the noise, or smaller than the threshold.
+    NoChange,
+    /// A significant change of a series with no better direction (a request rate, replicas).
+    Higher,
+    Lower,
+    /// Not testable: no per-second data, or a zero base.
+    Untested,
+}
+
+impl Verdict {
+    pub fn text(self) -> &'static str {
+        match self {
+            Verdict::Improved => "improved",
+            Verdict::Regressed => "regressed",
+            Verdict::NoChange => "no significant change",
+            Verdict::Higher => "higher",
+            Verdict::Lower => "lower",
+            Verdict::Untested => "not tested",
+        }
+    }
+}
+
+/// Which way is better for a statistic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Better {
+    Lower,
+    Higher,
+    Neither,
+}
+
+/// Whether a row's change is relative (`new/base − 1`) or a difference (error rates, in
+/// fractions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    Relative,
+    Difference,
+}
+
+/// One compared statistic.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    /// `GET /x`, `Aggregated`, or a metric series.
+    pub scope: String,
+    /// `p50`, `p95`, `p99`, `mean`, `req/s`, `error rate`.
+    pub stat: String,
+    /// `ms`, `req/s`, `%`, or the metric's unit.
+    pub unit: String,
+    pub base: f64,
+    pub new: f64,
+    pub change_kind: ChangeKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<f64>,
+    /// The interval of the change, in the same kind.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub low: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub high: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_value: Option<f64>,
+    pub better: Better,
+    pub verdict: Verdict,
+    /// How the interval was made.
+    pub method: String,
+}
+
+/// A request name's latency distributions compared as wholes.
+#[derive(Debug, Clone, Serialize)]
+pub struct Shift {
+    pub scope: String,
+    /// Probability that a request of the new run is slower than one of the base (ties
+    /// half): 0.5 is no shift.
+    pub prob_slower: f64,
+    pub rank_biserial: f64,
+    /// Mann–Whitney's p-value, as if requests were independent (they are not: read it as
+    /// a lower bound).
+    pub p_value: f64,
+}
+
+/// One new run against the base.
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub base: String,
+    pub new: String,
+    pub base_dir: String,
+    pub new_dir: String,
+    pub threshold: f64,
+    pub confidence: f64,
+    pub rows: Vec<Row>,
+    pub shifts: Vec<Shift>,
+    pub notes: Vec<String>,
+    pub regressions: usize,
+    pub improvements: usize,
+    /// Per-second p95 (ms) of each run over its whole load, for the charts.
+    pub p95_base: Vec<f64>,
+    pub p95_new: Vec<f64>,
+}
+
+pub fn compare(base: &RunData, new: &RunData, opts: &Options) -> Comparison {
+    let mut rows = Vec::new();
+    let mut shifts = Vec::new();
+    let mut notes: Vec<String> = base.notes.iter().chain(&new.notes).cloned().collect();
+    let mut seed = opts.seed;
+    let several = base.names.len() > 2 || new.names.len() > 2;
+    for b in &base.names {
+        if b.key == "Aggregated" && !several {
+            continue;
+        }
+        let Some(n) = new.names.iter().find(|n| n.key == b.key) else {
+            notes.push(format!("`{}` is only in the base run", b.key));
+            continue;
+        };
+        seed = seed.wrapping_add(1);
+        rows.extend(name_rows(b, n, opts, seed));
+        if let (Some(bs), Some(ns)) = (&b.seconds, &n.seconds) {
+            let (bw, nw) = (Sparse::merged(bs), Sparse::merged(ns));
+            if let Some(m) = stats::mann_whitney(&bw, &nw) {
+                shifts.push(Shift {
+                    scope: b.key.clone(),
+                    prob_slower: m.prob_greater,
+                    rank_biserial: m.rank_biserial,
+                    p_value: m.p,
+                });
+            }
+        }
+    }
+    for n in &new.names {
+        if !base.names.iter().any(|b| b.key == n.key) {
+            notes.push(format!("`{}` is only in the new run", n.key));
+        }
+    }
+    for bm in &base.metrics {
+        let Some(nm) = new.metrics.iter().find(|m| m.key == bm.key) else {
+            notes.push(format!("metric `{}` is only in the base run", bm.key));
+            continue;
+        };
+        seed = seed.wrapping_add(1);
+        if let Some(r) = metric_row(bm, nm, opts, seed) {
+            rows.push(r);
+        }
+    }
+    let count = |v: Verdict| rows.iter().filter(|r| r.verdict == v).count();
+    Comparison {
+        base: base.label.clone(),
+        new: new.label.clone(),
+        base_dir: base.dir.display().to_string(),
+        new_dir: new.dir.display().to_string(),
+        threshold: opts.threshold,
+        confidence: 1.0 - opts.alpha,
+        regressions: count(Verdict::Regressed),
+        improvements: count(Verdict::Improved),
+        rows,
+        shifts,
+        notes,
+        p95_base: base.p95.clone(),
+        p95_new: new.p95.clone(),
+    }
+}
+
+fn name_rows(b: &NameData, n: &NameData, opts: &Options, seed: u64) -> Vec<Row> {
+    let (bs, ns) = (&b.stats, &n.stats);
+    let lat = [
+        ("p50", bs.p50_ms, ns.p50_ms),
+        ("p95", bs.p95_ms, ns.p95_ms),
+        ("p99", bs.p99_ms, ns.p99_ms),
+        ("mean", bs.mean_ms, ns.mean_ms),
+    ];
+    let points: Vec<f64> = lat
+        .iter()
+        .map(|(_, x, y)| relative(*x, *y).unwrap_or(0.0))
+        .collect();
+    let (cis, method) = match (&b.seconds, &n.seconds) {
+        (Some(x), Some(y)) if !x.is_empty() && !y.is_empty() => {
+            let (values, idx) = stats::index([x, y]);
+            let mut counts = vec![0u64; values.len()];
+            let cis = stats::bootstrap_changes(
+                [x.len(), y.len()],
+                &points,
+                opts.resamples,
+                seed,
+                opts.alpha,
+                |run, secs| {
+                    counts.fill(0);
+                    for s in secs {
+                        for (i, c) in &idx[run].hists[*s] {
+                            counts[*i as usize] += c;
+                        }
+                    }
+                    stats::latency(&values, &counts).map(|l| vec![l.p50, l.p95, l.p99, l.mean])
+                },
+            );
+            (cis, "block bootstrap over the seconds' histograms")
+        }
+        _ => (vec![None; 4], "percentiles only (no latency histograms)"),
+    };
+    let mut rows: Vec<Row> = lat
+        .iter()
+        .zip(cis)
+        .map(|((stat, x, y), ci)| {
+            relative_row(&b.key, stat, "ms", *x, *y, ci, Better::Lower, opts, method)
+        })
+        .collect();
+    let ci = if b.per_second.len() >= 2 && n.per_second.len() >= 2 {
+        let mean = |v: &[f64], idx: &[usize]| {
+            (!idx.is_empty()).then(|| idx.iter().map(|i| v[*i]).sum::<f64>() / idx.len() as f64)
+        };
+        stats::bootstrap_change(
+            [b.per_second.len(), n.per_second.len()],
+            relative(bs.rps, ns.rps).unwrap_or(0.0),
+            opts.resamples,
+            seed ^ 0x5eed,
+            opts.alpha,
+            |run, idx| {
+                mean(
+                    if run == 0 {
+                        &b.per_second
+                    } else {
+                        &n.per_second
+                    },
+                    idx,
+                )
+            },
+        )
+    } else {
+        None
+    };
+    rows.push(relative_row(
+        &b.key,
+        "req/s",
+        "req/s",
+        bs.rps,
+        ns.rps,
+        ci,
+        Better::Higher,
+        opts,
+        "block bootstrap over requests per second",
+    ));
+    rows.push(error_row(&b.key, bs, ns, opts));
+    rows
+}
+
+fn relative(base: f64, new: f64) -> Option<f64> {
+    (base != 0.0 && base.is_finite() && new.is_finite()).then(|| new / base - 1.0)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn relative_row(
+    scope: &str,
+    stat: &str,
+    unit: &str,
+    base: f64,
+    new: f64,
+    ci: Option<(f64, f64)>,
+    better: Better,
+    opts: &Options,
+    method: &str,
+) -> Row {
+    let change = relative(base, new);
+    let verdict = match (change, ci) {
+        _ if base == new => Verdict::NoChange,
+        (Some(c), Some((lo, hi))) => judge(c, lo, hi, opts.threshold, better),
+        _ => Verdict::Untested,
+    };
+    Row {
+        scope: scope.to_string(),
+        stat: stat.to_string(),
+        unit: unit.to_string(),
+        base,
+        new,
+        change_kind: ChangeKind::Relative,
+        change,
+        low: ci.map(|c| c.0),
+        high: ci.map(|c| c.1),
+        p_value: None,
+        better,
+        verdict,
+        method: method.to_string(),
+    }
+}
+
+/// The interval wholly beyond ±threshold, by direction.
+fn judge(change: f64, lo: f64, hi: f64, threshold: f64, better: Better) -> Verdict {
+    if !(lo > threshold || hi < -threshold) {
+        return Verdict::NoChange;
+    }
+    match (better, change > 0.0) {
+        (Better::Lower, true) | (Better::Higher, false) => Verdict::Regressed,
+        (Better::Lower, false) | (Better::Higher, true) => Verdict::Improved,
+        (Better::Neither, true) => Verdict::Higher,
+        (Better::Neither, false) => Verdict::Lower,
+    }
+}
+
+fn error_row(
+    scope: &str,
+    b: &crate::load::results::NameStats,
+    n: &crate::load::results::NameStats,
+    opts: &Options,
+) -> Row {
+    let (rb, rn) = (b.error_rate(), n.error_rate());
+    let t = stats::two_proportions(b.failures, b.requests, n.failures, n.requests, opts.alpha);
+    let verdict = match t {
+        None => Verdict::Untested,
+        Some(t) => {
+            // The margin is relative to the base rate: from no failures, any significant
+            // rise counts.
+            let margin = opts.threshold * rb;
+            if t.low > margin {
+                Verdict::Regressed
+            } else if t.high < -margin {
+                Verdict::Improved
+            } else {
+                Verdict::NoChange
+            }
+        }
+    };
+    Row {
+        scope: scope.to_string(),
+        stat: "error rate".into(),
+        unit: "ratio".into(),
+        base: rb,
+        new: rn,
+        change_kind: ChangeKind::Difference,
+        change: t.map(|t| t.diff),
+        low: t.map(|t| t.low),
+        high: t.map(|t| t.high),
+        p_value: t.map(|t| t.p),
+        better: Better::Lower,
+        verdict,
+        method: "Newcombe's interval for two proportions, pooled z-test".into(),
+    }
+}
+
+fn metric_row(b: &MetricData, n: &MetricData, opts: &Options, seed: u64) -> Option<Row> {
+    let zero = |v: &[f64]| v.iter().all(|x| *x == 0.0);
+    if b.values.is_empty() || n.values.is_empty() || (zero(&b.values) && zero(&n.values)) {
+        return None;
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let (x, y) = (mean(&b.values), mean(&n.values));
+    let unit = units::infer(b.unit.as_deref(), &b.query);
+    let better = match unit {
+        Unit::Seconds | Unit::Millis | Unit::Cores | Unit::Bytes | Unit::Ratio | Unit::Percent => {
+            Better::Lower
+        }
+        _ => Better::Neither,
+    };
+    let ci = (b.values.len() >= 4 && n.values.len() >= 4)
+        .then(|| {
+            stats::bootstrap_change(
+                [b.values.len(), n.values.len()],
+                relative(x, y).unwrap_or(0.0),
+                opts.resamples,
+                seed,
+                opts.alpha,
+                |run, idx| {
+                    let v = if run == 0 { &b.values } else { &n.values };
+                    (!idx.is_empty())
+                        .then(|| idx.iter().map(|i| v[*i]).sum::<f64>() / idx.len() as f64)
+                },
+            )
+        })
+        .flatten();
+    let label = match &unit {
+        Unit::Seconds => "s".to_string(),
+        Unit::Millis => "ms".into(),
+        Unit::Bytes => "bytes".into(),
+        Unit::BytesPerSecond => "bytes/s".into(),
+        Unit::Ratio => "ratio".into(),
+        Unit::Percent => "%".into(),
+        Unit::Cores => "cores".into(),
+        Unit::Rate(l) | Unit::Count(l) => l.clone(),
+    };
+    Some(relative_row(
+        &b.key,
+        "mean",
+        &label,
+        x,
+        y,
+        ci,
+        better,
+        opts,
+        "block bootstrap over the series' steps",
+    ))
+}
