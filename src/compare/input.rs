@@ -81,6 +81,22 @@ pub fn resolve(reference: &str, out: &Path) -> Result<PathBuf, Error> {
                 .into(),
         });
     };
+    let runs = runs_of(out, experiment);
+    let count = runs.len();
+    runs.into_iter()
+        .nth(nth - 1)
+        .ok_or_else(|| Error::Reference {
+            reference: reference.into(),
+            why: match experiment {
+                Some(e) if count == 0 => format!("no runs of `{e}` under {}", out.display()),
+                Some(e) => format!("`{e}` has {count} stored run(s) under {}", out.display()),
+                None => format!("no runs under {}", out.display()),
+            },
+        })
+}
+
+/// The stored runs (not campaigns) under `out`, of one experiment or all, newest first.
+pub fn runs_of(out: &Path, experiment: Option<&str>) -> Vec<PathBuf> {
     let mut runs: Vec<(f64, PathBuf)> = crate::run::index::rows(out)
         .into_iter()
         .filter(|r| !r.campaign)
@@ -92,18 +108,7 @@ pub fn resolve(reference: &str, out: &Path) -> Result<PathBuf, Error> {
         .filter(|(_, p)| p.join(files::SUMMARY).is_file())
         .collect();
     runs.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let count = runs.len();
-    runs.into_iter()
-        .nth(nth - 1)
-        .map(|(_, p)| p)
-        .ok_or_else(|| Error::Reference {
-            reference: reference.into(),
-            why: match experiment {
-                Some(e) if count == 0 => format!("no runs of `{e}` under {}", out.display()),
-                Some(e) => format!("`{e}` has {count} stored run(s) under {}", out.display()),
-                None => format!("no runs under {}", out.display()),
-            },
-        })
+    runs.into_iter().map(|(_, p)| p).collect()
 }
 
 /// Reads a run for comparison.
@@ -113,24 +118,56 @@ pub fn read(dir: &Path) -> Result<RunData, Error> {
         why: crate::error::flatten(&e),
     })?;
     let s = &stored.summary;
-    let label = format!("{}/{}", s.experiment, s.run_id);
-    let Some(results) = stored.results.clone() else {
+    let Some(results) = &stored.results else {
         return Err(Error::Run {
             dir: dir.to_path_buf(),
             why: "it has no load results (results.json) to compare".into(),
         });
     };
-    let mut notes: Vec<String> = s.warnings.iter().map(|w| format!("{label}: {w}")).collect();
-    if s.status == "incomplete" {
+    let latency = std::fs::read_to_string(dir.join(files::LATENCY)).ok();
+    let run = Parts {
+        experiment: &s.experiment,
+        run_id: &s.run_id,
+        dir,
+        status: &s.status,
+        warnings: &s.warnings,
+        results,
+        metrics: &stored.metrics,
+        latency: latency.as_deref(),
+    };
+    Ok(build(&run))
+}
+
+/// What a run is made of, whether read from its directory or still in memory (a run judged
+/// against its baseline before its files are written).
+pub struct Parts<'a> {
+    pub experiment: &'a str,
+    pub run_id: &'a str,
+    pub dir: &'a Path,
+    pub status: &'a str,
+    pub warnings: &'a [String],
+    pub results: &'a crate::load::results::Results,
+    pub metrics: &'a [crate::analysis::series::QueryResult],
+    /// The text of `latency.hlog`, when the run has one.
+    pub latency: Option<&'a str>,
+}
+
+/// A run as a comparison sees it, from its parts.
+pub fn build(p: &Parts<'_>) -> RunData {
+    let results = p.results;
+    let dir = p.dir;
+    let label = format!("{}/{}", p.experiment, p.run_id);
+    let mut notes: Vec<String> = p.warnings.iter().map(|w| format!("{label}: {w}")).collect();
+    if p.status == "incomplete" {
         notes.push(format!(
             "{label} is {}: its figures cover what it ran",
-            s.status
+            p.status
         ));
     }
     let window = (results.warmup_s, results.duration_s.max(results.warmup_s));
-    let mut seconds = match std::fs::read_to_string(dir.join(files::LATENCY)) {
-        Ok(text) => match hlog::read(&text) {
-            Ok(intervals) => Some(per_second(&intervals, &results, window)),
+    let mut seconds = match p.latency {
+        Some(text) => match hlog::read(text) {
+            Ok(intervals) => Some(per_second(&intervals, results, window)),
             Err(e) => {
                 notes.push(format!(
                     "{label}: {} is unreadable ({e}); its latency compares on percentiles only",
@@ -139,7 +176,7 @@ pub fn read(dir: &Path) -> Result<RunData, Error> {
                 None
             }
         },
-        Err(_) => {
+        None => {
             notes.push(format!(
                 "{label} has no {} (an older soy, or Locust's generator): its latency compares on percentiles only, without intervals",
                 files::LATENCY
@@ -201,7 +238,7 @@ pub fn read(dir: &Path) -> Result<RunData, Error> {
     let from = results.started_at + window.0;
     let to = results.started_at + window.1;
     let mut metrics = Vec::new();
-    for q in &stored.metrics {
+    for q in p.metrics {
         // A timestamp gauge (cAdvisor's `container_last_seen`) says nothing to compare.
         if q.name.ends_with("_last_seen") {
             continue;
@@ -238,16 +275,16 @@ pub fn read(dir: &Path) -> Result<RunData, Error> {
             });
         }
     }
-    Ok(RunData {
+    RunData {
         label,
         dir: dir.to_path_buf(),
-        experiment: s.experiment.clone(),
+        experiment: p.experiment.to_string(),
         started_at: results.started_at,
         names,
         metrics,
         p95: results.series.iter().map(|r| r.p95_ms).collect(),
         notes,
-    })
+    }
 }
 
 fn first_second(window: (f64, f64)) -> u64 {

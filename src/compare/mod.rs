@@ -3,6 +3,7 @@
 //! `judge.rs` turns two runs into rows with intervals and verdicts (pure), `render.rs`
 //! writes them as a terminal table, Markdown, HTML or JSON.
 
+pub mod baseline;
 pub mod input;
 pub mod judge;
 pub mod render;

@@ -10,19 +10,8 @@ use crate::report::units;
 pub const MD_TEMPLATE: &str = include_str!("../../templates/compare.md.j2");
 pub const HTML_TEMPLATE: &str = include_str!("../../templates/compare.html.j2");
 
-/// A row as text.
-#[derive(Debug, Clone, Serialize)]
-pub struct RowView {
-    pub scope: String,
-    pub stat: String,
-    pub base: String,
-    pub new: String,
-    pub change: String,
-    pub interval: String,
-    pub verdict: String,
-    /// `regressed`, `improved`, `same`, `changed`, `untested`: the page's colour.
-    pub class: &'static str,
-}
+/// A row as text (the same as summary.json keeps for a baseline's comparison).
+pub use crate::report::summary::ComparedRow as RowView;
 
 /// One comparison's page data.
 #[derive(Debug, Clone, Serialize)]
@@ -79,13 +68,13 @@ pub fn row_view(r: &Row) -> RowView {
             _ => "–".into(),
         },
         verdict: r.verdict.text().into(),
-        class: match r.verdict {
+        class: String::from(match r.verdict {
             Verdict::Regressed => "regressed",
             Verdict::Improved => "improved",
             Verdict::NoChange => "same",
             Verdict::Higher | Verdict::Lower => "changed",
             Verdict::Untested => "untested",
-        },
+        }),
     }
 }
 

@@ -38,6 +38,39 @@ pub struct GitState {
 
 pub const SUMMARY_SCHEMA_PATH: &str = "schemas/summary.schema.json";
 
+/// The run judged against `report.baseline`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct BaselineSummary {
+    /// What `report.baseline` says.
+    pub spec: String,
+    /// The run compared against (`experiment/run id`) and its directory, when one was found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_dir: Option<String>,
+    /// `no significant change`, `2 regression(s)`, or why nothing was compared.
+    pub headline: String,
+    pub regressions: usize,
+    pub improvements: usize,
+    pub rows: Vec<ComparedRow>,
+    pub notes: Vec<String>,
+}
+
+/// One compared figure, as text (`soy compare`'s row).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ComparedRow {
+    pub scope: String,
+    pub stat: String,
+    pub base: String,
+    pub new: String,
+    pub change: String,
+    /// The 95% interval of the change (`–` without one).
+    pub interval: String,
+    pub verdict: String,
+    /// `regressed`, `improved`, `same`, `changed` or `untested`.
+    pub class: String,
+}
+
 /// The outcome of a run.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
@@ -67,6 +100,9 @@ pub struct Summary {
     /// Each `autoscale:` controller's decisions.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scaling: Vec<crate::rules::record::ScalingRecord>,
+    /// The comparison with `report.baseline`, when the manifest asks for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineSummary>,
     /// What soy worked around: damaged or missing files of a stored run, fallbacks taken.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,

@@ -190,6 +190,7 @@ fn from_record(r: &RunRecord, killed: bool, dir: &Path) -> Summary {
         events: Vec::new(),
         alerts: Vec::new(),
         scaling: Vec::new(),
+        baseline: None,
         warnings: Vec::new(),
     }
 }

@@ -17,7 +17,7 @@ pub fn finish(mut run: Run<'_>) -> Outcome {
     let verdicts = slo::judge(&exp.slos, run.results.as_ref(), &run.metrics);
     let failed = verdicts.iter().any(|v| !v.passed());
     let interrupted = run.stop.was_interrupted();
-    let (status, exit_code) = match (&run.ended, failed) {
+    let (mut status, mut exit_code) = match (&run.ended, failed) {
         (Some(StopReason::Interrupted), _) => (RunStatus::Incomplete, exit::INTERRUPTED),
         (Some(_), _) if interrupted => (RunStatus::Incomplete, exit::INTERRUPTED),
         (Some(StopReason::Aborted { .. }), _) => (RunStatus::Aborted, exit::SLO_FAILED),
@@ -32,8 +32,30 @@ pub fn finish(mut run: Run<'_>) -> Outcome {
             s.figures.slo_breach_s = breach;
         }
     }
+    let baseline = exp
+        .report
+        .baseline
+        .as_ref()
+        .map(|spec| against_baseline(&run, spec, status));
+    let mut regressed = None;
+    if let Some(b) = &baseline {
+        eprintln!(
+            "soy: against baseline {}: {}",
+            b.base.as_deref().unwrap_or(&b.spec),
+            b.headline
+        );
+        if exp.report.fail_on_regression && b.regressions > 0 && status == RunStatus::Passed {
+            status = RunStatus::Failed;
+            exit_code = exit::SLO_FAILED;
+            regressed = Some(format!(
+                "regressed against baseline {}: {}",
+                b.base.as_deref().unwrap_or(&b.spec),
+                b.headline
+            ));
+        }
+    }
     let git = record::git_state(&run.plan.exec.dir);
-    let reason = run.ended.as_ref().map(ToString::to_string);
+    let reason = run.ended.as_ref().map(ToString::to_string).or(regressed);
     let summary = Summary {
         experiment: exp.metadata.name.clone(),
         description: exp.metadata.description.clone(),
@@ -50,6 +72,7 @@ pub fn finish(mut run: Run<'_>) -> Outcome {
         events: run.events.clone(),
         alerts: run.alerts.clone(),
         scaling: run.scaling.clone(),
+        baseline,
         warnings: Vec::new(),
     };
     let record = RunRecord {
@@ -106,6 +129,46 @@ fn metric_summary(q: &QueryResult) -> MetricSummary {
         warnings: q.warnings.clone(),
         gaps: q.gaps.clone(),
     }
+}
+
+/// This run (before its files are written) against `report.baseline`.
+fn against_baseline(
+    run: &Run<'_>,
+    spec: &str,
+    status: RunStatus,
+) -> crate::report::summary::BaselineSummary {
+    use crate::compare::{baseline, input::Parts};
+    // <out>/<experiment>/<run>, or <out>/<experiment>/<campaign>/<run>.
+    let levels = if run.opts.run_dir.is_none() { 2 } else { 3 };
+    let out = run
+        .dir
+        .path
+        .ancestors()
+        .nth(levels)
+        .unwrap_or(&run.dir.path);
+    let Some(results) = &run.results else {
+        return crate::report::summary::BaselineSummary {
+            spec: spec.to_string(),
+            base: None,
+            base_dir: None,
+            headline: "not compared: this run has no load results".into(),
+            regressions: 0,
+            improvements: 0,
+            rows: Vec::new(),
+            notes: Vec::new(),
+        };
+    };
+    let parts = Parts {
+        experiment: &run.plan.exec.experiment.metadata.name,
+        run_id: &run.dir.id,
+        dir: &run.dir.path,
+        status: status.as_str(),
+        warnings: &[],
+        results,
+        metrics: &run.metrics,
+        latency: results.latency.as_ref().map(|l| l.per_second.as_str()),
+    };
+    baseline::against(spec, &parts, out, &run.plan.exec.dir)
 }
 
 /// Writes the data files; returns what could not be written.

@@ -2,6 +2,8 @@
 //! a run against itself, two runs of one configuration, and a run whose upstream is 30%
 //! slower; the latency histograms a run keeps, read back exactly.
 
+#![allow(clippy::unwrap_used)] // test code: a missing file or field is the failure
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -12,6 +14,10 @@ use super::{free_port, soy, text};
 
 /// A manifest of the demo chain with the upstream's latency `latency`.
 fn manifest(t: &Test, name: &str, latency: &str) -> PathBuf {
+    manifest_with(t, name, latency, "{formats: [markdown]}")
+}
+
+fn manifest_with(t: &Test, name: &str, latency: &str, report: &str) -> PathBuf {
     let (gw, up) = (free_port(), free_port());
     t.write(
         &format!("{name}.yaml"),
@@ -43,19 +49,110 @@ metrics:
   source: {{kind: embedded, scrape_interval: 1s, targets: ["http://127.0.0.1:{gw}/metrics"]}}
   queries:
     - {{name: gateway_rps, preset: envoy.upstream_rq_rate, cluster: c}}
-report: {{formats: [markdown]}}
+report: {report}
 "#
         ),
     )
 }
 
 fn apply(m: &Path, out: &Path) -> PathBuf {
+    let (code, dir, err) = apply_code(m, out);
+    assert_eq!(code, Some(0), "{err}");
+    dir
+}
+
+fn apply_code(m: &Path, out: &Path) -> (Option<i32>, PathBuf, String) {
     let (o, _) = soy(
         &["apply", m.to_str().unwrap(), "--out", out.to_str().unwrap()],
         Duration::from_secs(120),
     );
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    std::fs::canonicalize(out.join("compare-chain").join("latest")).expect("latest")
+    let dir = std::fs::canonicalize(out.join("compare-chain").join("latest")).expect("latest");
+    (o.status.code(), dir, text(&o.stderr))
+}
+
+fn summary(dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn a_baseline_in_the_manifest_judges_each_run_against_the_one_before() {
+    let t = Test::new("baseline");
+    let out = t.path("runs");
+    let report = "{formats: [markdown, json], baseline: latest, fail_on_regression: true}";
+    let same = manifest_with(&t, "same", "10ms..12ms", report);
+    // The first run has nothing to compare with: said, and not a failure.
+    let (code, first, err) = apply_code(&same, &out);
+    assert_eq!(code, Some(0), "{err}");
+    let b = &summary(&first)["baseline"];
+    assert!(
+        b["headline"]
+            .as_str()
+            .unwrap()
+            .starts_with("not compared: no earlier run"),
+        "{b}"
+    );
+    // The second: judged against the first, nothing changed.
+    let (code, second, err) = apply_code(&same, &out);
+    assert_eq!(code, Some(0), "{err}");
+    let b = &summary(&second)["baseline"];
+    assert_eq!(b["base_dir"], first.to_str().unwrap(), "{b}");
+    assert_eq!(b["regressions"], 0, "{b}");
+    assert!(b["rows"].as_array().unwrap().len() >= 18, "{b}");
+    assert!(
+        err.contains("soy: against baseline compare-chain/"),
+        "{err}"
+    );
+    let md = std::fs::read_to_string(second.join("report.md")).unwrap();
+    assert!(
+        md.contains("### Against the baseline") && md.contains("no significant change"),
+        "{md}"
+    );
+    // 30% slower: regressed against the second, so the run fails (exit 1) with the reason.
+    let slow = manifest_with(&t, "slow", "13ms..15.6ms", report);
+    let (code, third, err) = apply_code(&slow, &out);
+    assert_eq!(code, Some(1), "{err}");
+    let s = summary(&third);
+    assert_eq!(s["status"], "failed");
+    assert!(
+        s["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("regressed against baseline"),
+        "{s}"
+    );
+    assert!(s["baseline"]["regressions"].as_u64().unwrap() >= 4, "{s}");
+    let md = std::fs::read_to_string(third.join("report.md")).unwrap();
+    assert!(md.contains("**regressed**"), "{md}");
+    // A git ref: the latest stored run made at that commit (every run here was made at
+    // HEAD), so the fast chain against the slow run is an improvement.
+    let git = manifest_with(
+        &t,
+        "git",
+        "10ms..12ms",
+        "{formats: [json], baseline: HEAD, fail_on_regression: true}",
+    );
+    let (code, fourth, err) = apply_code(&git, &out);
+    assert_eq!(code, Some(0), "{err}");
+    let b = &summary(&fourth)["baseline"];
+    assert_eq!(b["base_dir"], third.to_str().unwrap(), "{b}");
+    assert!(b["improvements"].as_u64().unwrap() >= 4, "{b}");
+    // A baseline that names nothing is said, and the run keeps its verdict.
+    let none = manifest_with(
+        &t,
+        "none",
+        "10ms..12ms",
+        "{formats: [json], baseline: no-such-ref-or-dir}",
+    );
+    let (code, fifth, err) = apply_code(&none, &out);
+    assert_eq!(code, Some(0), "{err}");
+    let b = &summary(&fifth)["baseline"];
+    assert!(
+        b["headline"]
+            .as_str()
+            .unwrap()
+            .contains("neither `latest`, a run directory"),
+        "{b}"
+    );
 }
 
 fn compare(args: &[&str]) -> (Option<i32>, String, String) {

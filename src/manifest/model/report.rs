@@ -20,6 +20,17 @@ pub struct Report {
     /// Title of the report; defaults to the experiment's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// A stored run to judge this run against as it ends, as `soy compare` does (the
+    /// comparison goes in the report and summary.json): `latest` (this experiment's most
+    /// recent earlier run under the reports root), a run directory (relative to the
+    /// manifest), or a git ref (the most recent stored run of this experiment made at that
+    /// commit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub baseline: Option<String>,
+    /// Fail the run (exit 1) when the comparison with `baseline` finds a regression.
+    #[serde(default)]
+    pub fail_on_regression: bool,
 }
 
 impl Default for Report {
@@ -29,6 +40,8 @@ impl Default for Report {
             template: Templates::default(),
             junit: false,
             title: None,
+            baseline: None,
+            fail_on_regression: false,
         }
     }
 }

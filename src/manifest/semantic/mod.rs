@@ -195,6 +195,12 @@ fn report(c: &mut Checker<'_>, exp: &Experiment) {
         }
         seen.push(*f);
     }
+    if exp.report.fail_on_regression && exp.report.baseline.is_none() {
+        c.value(
+            &Pointer::root().key("report").key("fail_on_regression"),
+            "fail_on_regression needs report.baseline: the run to compare with (`latest`, a run directory or a git ref)",
+        );
+    }
 }
 
 /// The first name in `names` seen before, with both indices.
