@@ -16,6 +16,9 @@ pub enum Error {
     /// `soy compare` cannot read or compare the runs it was given.
     #[error(transparent)]
     Compare(#[from] crate::compare::Error),
+    /// `soy correlate` cannot read the run it was given.
+    #[error(transparent)]
+    Correlate(#[from] crate::run::correlation::Error),
     /// Several manifests were checked and some were invalid (already reported).
     #[error("{0} of {1} manifests are invalid")]
     SomeInvalid(usize, usize),
@@ -72,6 +75,7 @@ impl Error {
             },
             Error::Plan(_)
             | Error::Compare(_)
+            | Error::Correlate(_)
             | Error::Usage(_)
             | Error::Bundle(_)
             | Error::Setup(_)

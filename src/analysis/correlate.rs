@@ -43,6 +43,8 @@ pub struct Options {
     pub max_lag: usize,
     pub alpha: f64,
     pub min_rho: f64,
+    /// Fewest steps (or points) a correlation may rest on.
+    pub min_n: usize,
 }
 
 impl Default for Options {
@@ -51,13 +53,27 @@ impl Default for Options {
             max_lag: 5,
             alpha: 0.05,
             min_rho: 0.5,
+            min_n: 10,
         }
     }
 }
 
 /// Every relation that is a finding, strongest first. `load` is the load's target on the
-/// same grid (for removing the shared trend); series shorter than 10 steps are skipped.
+/// same grid (for removing the shared trend); series shorter than `min_n` steps are skipped.
 pub fn correlate(
+    system: &[Named],
+    application: &[Named],
+    load: &[f64],
+    opts: &Options,
+) -> Vec<Finding> {
+    pairs(system, application, load, opts)
+        .into_iter()
+        .filter(|b| b.p_value < opts.alpha && b.spearman.abs() >= opts.min_rho)
+        .collect()
+}
+
+/// Every pair's strongest lag, findings or not, strongest first (the same corrections).
+pub fn pairs(
     system: &[Named],
     application: &[Named],
     load: &[f64],
@@ -66,17 +82,17 @@ pub fn correlate(
     let tests = (system.len() * application.len() * (2 * opts.max_lag + 1)).max(1) as f64;
     let mut out = Vec::new();
     for s in system {
-        let Some(x) = residuals(&s.values, load) else {
+        let Some(x) = residuals(&s.values, load, opts.min_n) else {
             continue;
         };
         for a in application {
-            let Some(y) = residuals(&a.values, load) else {
+            let Some(y) = residuals(&a.values, load, opts.min_n) else {
                 continue;
             };
             let mut best: Option<Finding> = None;
             for lag in -(opts.max_lag as i64)..=(opts.max_lag as i64) {
                 let (xs, ys) = shifted(&x, &y, lag);
-                if xs.len() < 10 {
+                if xs.len() < opts.min_n {
                     continue;
                 }
                 let (Some(rho), Some(r)) = (spearman(&xs, &ys), pearson(&xs, &ys)) else {
@@ -96,12 +112,7 @@ pub fn correlate(
                     });
                 }
             }
-            if let Some(b) = best
-                && b.p_value < opts.alpha
-                && b.spearman.abs() >= opts.min_rho
-            {
-                out.push(b);
-            }
+            out.extend(best);
         }
     }
     out.sort_by(|a, b| b.spearman.abs().total_cmp(&a.spearman.abs()));
@@ -126,10 +137,10 @@ fn shifted(x: &[f64], y: &[f64], lag: i64) -> (Vec<f64>, Vec<f64>) {
 }
 
 /// The series less its least-squares fit on `[1, load, t]` (on `[1, t]` when the load is
-/// constant). `None` when it is too short or constant.
-pub fn residuals(v: &[f64], load: &[f64]) -> Option<Vec<f64>> {
+/// constant). `None` when it is shorter than `min_n` or constant.
+pub fn residuals(v: &[f64], load: &[f64], min_n: usize) -> Option<Vec<f64>> {
     let n = v.len();
-    if n < 10 || v.iter().any(|x| !x.is_finite()) {
+    if n < min_n.max(4) || v.iter().any(|x| !x.is_finite()) {
         return None;
     }
     let l: Vec<f64> = (0..n)

@@ -3,5 +3,6 @@
 pub mod correlate;
 pub mod dist;
 pub mod series;
+pub mod signals;
 pub mod slo;
 pub mod usl;

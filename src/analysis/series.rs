@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::manifest::model::Section;
+
 /// Something done to the stack during the run (an action, a failed task).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Event {
@@ -64,6 +66,32 @@ pub struct QueryResult {
     /// Windows `(from, to)` (Unix seconds) in which a series has no points.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gaps: Vec<(f64, f64)>,
+}
+
+impl QueryResult {
+    /// The layer a query's series belong to: its own section or its preset's, else by the
+    /// metric's name (`soy_` the load, `replicas` scaling, `container_`/`node_`/`process_`
+    /// the system, the rest the application).
+    pub fn layer(&self) -> Section {
+        if let Some(s) = self.section {
+            return s;
+        }
+        let text = self.promql.as_deref().unwrap_or("");
+        let any = |prefixes: &[&str]| {
+            prefixes
+                .iter()
+                .any(|p| self.name.starts_with(p) || text.contains(p))
+        };
+        if any(&["soy_"]) {
+            Section::Load
+        } else if any(&["swarm_replicas", "kube_deployment", "replicas"]) {
+            Section::Scaling
+        } else if any(&["container_", "node_", "process_", "machine_"]) {
+            Section::System
+        } else {
+            Section::Application
+        }
+    }
 }
 
 impl Series {

@@ -17,7 +17,12 @@ pub const MD_TEMPLATE: &str = include_str!("../../templates/campaign.md.j2");
 /// Writes the report of `rec` into `dir`; returns the HTML page's path.
 pub fn write(dir: &Path, rec: &CampaignRecord) -> Result<PathBuf, Error> {
     let d = RunDir::open(dir);
-    let v = view(rec).map_err(crate::run::dir::DirError::from)?;
+    let mut v = view(rec).map_err(crate::run::dir::DirError::from)?;
+    v.correlation = Some(crate::run::correlation::of_campaign(
+        dir,
+        rec,
+        &Default::default(),
+    ));
     for c in &v.charts {
         d.write(&format!("charts/{}", c.file), c.svg.as_bytes())?;
     }

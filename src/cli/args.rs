@@ -103,6 +103,31 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Which system series (CPU, memory, network per service; replicas) moved with which
+    /// application series (p95 latency, error rate, requests/s, the gateway's queries) over a
+    /// stored run's steady window, with the lag; or across a campaign's finished points.
+    Correlate {
+        /// A run directory, `latest`, EXPERIMENT@N, or a campaign directory.
+        run: String,
+        /// Root folder of stored runs, for `latest` and EXPERIMENT@N.
+        #[arg(long, default_value = "reports")]
+        out: PathBuf,
+        /// Lags tried, ± this many steps (a step is a second, or the scrape interval).
+        #[arg(long, default_value_t = 5)]
+        max_lag: usize,
+        /// The smallest |ρ| that is a finding (0 to 1).
+        #[arg(long, default_value_t = 0.5)]
+        min_rho: f64,
+        /// The significance level, after the corrections (0 to 1).
+        #[arg(long, default_value_t = 0.05)]
+        alpha: f64,
+        /// List every pair at its strongest lag, findings or not.
+        #[arg(long)]
+        all: bool,
+        /// `table` (terminal), `md` or `json`.
+        #[arg(long, value_enum, default_value_t = CorrelateFormat::Table)]
+        format: CorrelateFormat,
+    },
     /// Re-render a stored run's report without running it again.
     Report {
         /// A run directory (`reports/<experiment>/<run>` or `.../latest`), or a campaign's
@@ -266,6 +291,14 @@ fn parse_run_time(s: &str) -> Result<std::time::Duration, String> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum FailOn {
     Regression,
+}
+
+/// `soy correlate`'s output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CorrelateFormat {
+    Table,
+    Md,
+    Json,
 }
 
 /// `soy compare`'s output.

@@ -197,6 +197,15 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         } => compare(
             &base, &new, &root, &threshold, fail_on, format, output, seed,
         ),
+        Command::Correlate {
+            run,
+            out: root,
+            max_lag,
+            min_rho,
+            alpha,
+            all,
+            format,
+        } => correlate(&run, &root, max_lag, min_rho, alpha, all, format),
         Command::Export { run_dir } => {
             let store = query::open_store(&run_dir)?;
             out(&crate::metrics::openmetrics::write(&store))
@@ -503,4 +512,75 @@ fn compare(
     } else {
         exit::OK
     })
+}
+
+/// `soy correlate`: a stored run's (or a campaign's) system series against its application
+/// series.
+fn correlate(
+    reference: &str,
+    root: &std::path::Path,
+    max_lag: usize,
+    min_rho: f64,
+    alpha: f64,
+    all: bool,
+    format: args::CorrelateFormat,
+) -> Result<u8, Error> {
+    use crate::analysis::correlate::Options;
+    use crate::report::relations;
+    use crate::run::correlation;
+    if !(0.0..=1.0).contains(&min_rho) {
+        return Err(Error::Usage(format!(
+            "--min-rho {min_rho}: a correlation's size is between 0 and 1"
+        )));
+    }
+    if !(alpha > 0.0 && alpha <= 1.0) {
+        return Err(Error::Usage(format!(
+            "--alpha {alpha}: a significance level is above 0 and at most 1"
+        )));
+    }
+    let wanted = Options {
+        max_lag,
+        alpha,
+        min_rho,
+        ..Options::default()
+    };
+    // With --all every pair is kept; the thresholds still say which are findings.
+    let opts = if all {
+        Options {
+            alpha: 1.0 + f64::EPSILON,
+            min_rho: 0.0,
+            ..wanted.clone()
+        }
+    } else {
+        wanted.clone()
+    };
+    let path = std::path::Path::new(reference);
+    let (label, mut c) = if crate::campaign::report::is_campaign_dir(path) {
+        let rec = crate::campaign::run::read_record(path)?;
+        (
+            format!("campaign {}/{}", rec.experiment, rec.campaign_id),
+            correlation::of_campaign(path, &rec, &opts),
+        )
+    } else {
+        let dir = crate::compare::input::resolve(reference, root)?;
+        let label = dir
+            .parent()
+            .and_then(|p| p.file_name())
+            .zip(dir.file_name())
+            .map_or_else(
+                || dir.display().to_string(),
+                |(e, r)| format!("{}/{}", e.to_string_lossy(), r.to_string_lossy()),
+            );
+        (label, correlation::of_run(&dir, &opts)?)
+    };
+    c.alpha = wanted.alpha;
+    c.min_rho = wanted.min_rho;
+    let text = match format {
+        args::CorrelateFormat::Table => relations::table(&label, &c),
+        args::CorrelateFormat::Md => relations::markdown(&label, &c),
+        args::CorrelateFormat::Json => {
+            serde_json::to_string_pretty(&c).map_err(Error::Json)? + "\n"
+        }
+    };
+    out(&text)
 }

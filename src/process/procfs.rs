@@ -8,17 +8,24 @@ pub struct Usage {
     pub rss_bytes: u64,
 }
 
-/// Parses a `/proc/<pid>/stat` line: (process group, utime + stime in ticks, rss in pages).
+/// Parses a `/proc/<pid>/stat` line: (process group, CPU ticks, rss in pages). The CPU is
+/// the process's own (utime + stime) and that of its children it has waited for (cutime +
+/// cstime), so a group's total does not drop when a short-lived child ends (a shell
+/// script's commands): it only grows, as a cgroup's counter does.
 pub fn parse_stat(line: &str) -> Option<(i32, u64, u64)> {
     // The command name is in parentheses and may contain spaces: split after the last ')'.
     let rest = &line[line.rfind(')')? + 2..];
     let f: Vec<&str> = rest.split_whitespace().collect();
-    // Fields after the name: state(0) ppid(1) pgrp(2) ... utime(11) stime(12) ... rss(21)
+    // Fields after the name: state(0) ppid(1) pgrp(2) ... utime(11) stime(12) cutime(13)
+    // cstime(14) ... rss(21)
     let pgrp = f.get(2)?.parse().ok()?;
-    let utime: u64 = f.get(11)?.parse().ok()?;
-    let stime: u64 = f.get(12)?.parse().ok()?;
+    let mut ticks = 0u64;
+    for i in 11..=14 {
+        // cutime and cstime are signed in the kernel's format; never negative in practice.
+        ticks += f.get(i)?.parse::<i64>().ok()?.max(0) as u64;
+    }
     let rss: u64 = f.get(21)?.parse().ok()?;
-    Some((pgrp, utime + stime, rss))
+    Some((pgrp, ticks, rss))
 }
 
 /// Whether process `pid` still runs (exists and is not a zombie).
@@ -137,8 +144,12 @@ mod tests {
 
     #[test]
     fn parses_stat_with_spaces_in_the_name() {
-        let line = "123 (my (odd) name) S 1 123 123 0 -1 4194304 100 0 0 0 250 50 0 0 20 0 4 0 100 1000000 300 18446744073709551615";
-        assert_eq!(parse_stat(line), Some((123, 300, 300)));
+        let line = "123 (my (odd) name) S 1 123 123 0 -1 4194304 100 0 0 0 250 50 7 3 20 0 4 0 100 1000000 300 18446744073709551615";
+        assert_eq!(
+            parse_stat(line),
+            Some((123, 310, 300)),
+            "own and reaped children's"
+        );
         let me = sample(&[nix::unistd::getpgrp().as_raw()]);
         assert!(me[0].rss_bytes > 0);
         let pid = std::process::id() as i32;

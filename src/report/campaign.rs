@@ -45,6 +45,9 @@ pub struct CampaignView {
     pub overhead_s: f64,
     /// SVG charts: throughput, p95, USL, capacity (those that apply).
     pub charts: Vec<Chart>,
+    /// System series against application series across the finished points (set by the
+    /// writer, which reads the points' runs).
+    pub correlation: Option<crate::analysis::signals::Correlation>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -277,6 +280,7 @@ pub fn view(rec: &CampaignRecord) -> Result<CampaignView, ReportError> {
         load_s,
         overhead_s: (wall_s - load_s).max(0.0),
         charts: Vec::new(),
+        correlation: None,
     };
     v.charts = charts(&v, rec)?;
     Ok(v)

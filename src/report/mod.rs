@@ -9,6 +9,7 @@ pub mod marks;
 pub mod mermaid;
 pub mod page;
 pub mod plots;
+pub mod relations;
 pub mod render;
 pub mod scaling;
 pub mod summary;

@@ -112,24 +112,7 @@ const NOT_CHARTED: [&str; 1] = ["container_last_seen"];
 
 /// The section of a query's chart: its own or its preset's, else by the metric's name.
 pub fn section_of(q: &QueryResult) -> Section {
-    if let Some(s) = q.section {
-        return s;
-    }
-    let text = q.promql.as_deref().unwrap_or("");
-    let any = |prefixes: &[&str]| {
-        prefixes
-            .iter()
-            .any(|p| q.name.starts_with(p) || text.contains(p))
-    };
-    if any(&["soy_"]) {
-        Section::Load
-    } else if any(&["swarm_replicas", "kube_deployment", "replicas"]) {
-        Section::Scaling
-    } else if any(&["container_", "node_", "process_", "machine_"]) {
-        Section::System
-    } else {
-        Section::Application
-    }
+    q.layer()
 }
 
 /// One plot per chartable query: not raw counters (their rate is charted), not

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::charts::{self, Overlay};
 use super::summary::Summary;
 use super::web::Charting;
-use super::{marks, mermaid, page, plots, scaling};
+use super::{marks, mermaid, page, plots, relations, scaling};
 use crate::analysis::series::{EventKind, QueryResult};
 use crate::load::results::{FailureGroup, Results};
 use crate::manifest::model::Section;
@@ -47,6 +47,13 @@ pub struct Web {
     pub static_why: Option<String>,
 }
 
+/// A correlation finding's interactive chart: its words and its two panels.
+#[derive(Debug, Clone, Serialize)]
+pub struct RelationView {
+    pub title: String,
+    pub plots: Vec<ChartView>,
+}
+
 /// A phase as the report shows it: offsets from the first phase.
 #[derive(Debug, Clone, Serialize)]
 pub struct PhaseRow {
@@ -69,6 +76,10 @@ pub struct ReportData {
     pub scaling_charts: BTreeMap<String, Chart>,
     /// Each controller's interactive panels, by service.
     pub scaling_views: BTreeMap<String, Vec<ChartView>>,
+    /// The strongest correlation findings' charts (static), in the order of the findings.
+    pub relation_charts: Vec<Chart>,
+    /// Their interactive panels (two each), in the same order.
+    pub relation_views: Vec<RelationView>,
     /// The page's charts by section (`load`, `application`, `system`, `scaling`), with their
     /// SVG when the page has no interactive charts.
     pub sections: BTreeMap<Section, Vec<ChartView>>,
@@ -168,8 +179,47 @@ pub fn build(i: Inputs<'_>) -> ReportData {
             plots.extend(panels);
         }
     }
+    let mut relation_charts = Vec::new();
+    let mut relation_views = Vec::new();
+    let pairs = match (i.results, &i.summary.correlation) {
+        (Some(r), Some(c)) if !c.findings.is_empty() => {
+            crate::analysis::signals::build(r, i.metrics, 1)
+                .map(|s| relations::pairs(c, &s))
+                .unwrap_or_default()
+        }
+        _ => Vec::new(),
+    };
+    for (n, pair) in pairs.into_iter().enumerate() {
+        let overlay = Overlay {
+            bands: &bands,
+            marks: &events,
+        };
+        if let Ok(svg) = charts::stacked(&pair.title, &relations::panels(&pair), &overlay) {
+            relation_charts.push(Chart {
+                file: format!("relation-{n}.svg"),
+                title: pair.title.clone(),
+                svg,
+            });
+        }
+        if interactive {
+            relation_views.push(RelationView {
+                title: pair.title.clone(),
+                plots: pair
+                    .plots
+                    .iter()
+                    .map(|p| ChartView {
+                        id: p.id.clone(),
+                        title: p.title.clone(),
+                        svg: None,
+                    })
+                    .collect(),
+            });
+            plots.extend(pair.plots);
+        }
+    }
     let mermaid = plots
         .iter()
+        .filter(|p| !p.id.starts_with("relation-"))
         .filter(|p| p.id != "load" && !p.id.starts_with("scaling-"))
         .filter_map(mermaid::block)
         .collect();
@@ -211,6 +261,8 @@ pub fn build(i: Inputs<'_>) -> ReportData {
         charts,
         scaling_charts,
         scaling_views,
+        relation_charts,
+        relation_views,
         sections,
         web,
         style: super::web::STYLE.into(),

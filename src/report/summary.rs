@@ -103,6 +103,9 @@ pub struct Summary {
     /// The comparison with `report.baseline`, when the manifest asks for one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<BaselineSummary>,
+    /// Which system series moved with which application series over the steady window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation: Option<crate::analysis::signals::Correlation>,
     /// What soy worked around: damaged or missing files of a stored run, fallbacks taken.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,

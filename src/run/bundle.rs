@@ -191,6 +191,7 @@ fn from_record(r: &RunRecord, killed: bool, dir: &Path) -> Summary {
         alerts: Vec::new(),
         scaling: Vec::new(),
         baseline: None,
+        correlation: None,
         warnings: Vec::new(),
     }
 }

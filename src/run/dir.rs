@@ -156,7 +156,12 @@ pub fn write_report(
     manifest_dir: &Path,
     summary: &Summary,
 ) -> Result<Option<PathBuf>, DirError> {
-    for c in data.charts.iter().chain(data.scaling_charts.values()) {
+    for c in data
+        .charts
+        .iter()
+        .chain(data.scaling_charts.values())
+        .chain(&data.relation_charts)
+    {
         dir.write(&format!("charts/{}", c.file), c.svg.as_bytes())?;
     }
     let custom = |p: &Option<String>| p.as_ref().map(|t| manifest_dir.join(t));

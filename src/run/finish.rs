@@ -73,6 +73,11 @@ pub fn finish(mut run: Run<'_>) -> Outcome {
         alerts: run.alerts.clone(),
         scaling: run.scaling.clone(),
         baseline,
+        correlation: run
+            .results
+            .as_ref()
+            .and_then(|r| super::correlation::of_results(r, &run.metrics, &Default::default()))
+            .map(|(_, c)| c),
         warnings: Vec::new(),
     };
     let record = RunRecord {

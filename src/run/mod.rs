@@ -6,6 +6,7 @@ pub mod apply;
 mod autoscale_phase;
 pub mod bundle;
 mod collect;
+pub mod correlation;
 pub mod dir;
 pub mod down;
 mod finish;

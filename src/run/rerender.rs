@@ -40,6 +40,12 @@ pub fn render_run(
             crate::error::flatten(&e)
         )),
     }
+    // Correlated again on the series now shown (a run from before the analysis gets one).
+    if let Some(r) = &run.results
+        && let Some((_, c)) = super::correlation::of_results(r, &metrics, &Default::default())
+    {
+        run.summary.correlation = Some(c);
+    }
     let StoredRun {
         summary,
         record,

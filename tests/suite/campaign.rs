@@ -155,6 +155,28 @@ fn a_sweep_makes_every_run_and_its_report_matches_their_summaries() {
         md.contains("| latency=1ms |") && md.contains("| latency=4ms |"),
         "{md}"
     );
+    // Across the points: the section is there, and `soy correlate` on the campaign rests on
+    // its 8 points (one step each, no lags), its series those every point has.
+    assert!(
+        md.contains("## System and application across the points"),
+        "{md}"
+    );
+    let (o, _) = soy(
+        &["correlate", dir.to_str().expect("utf8"), "--format", "json"],
+        Duration::from_secs(60),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let c: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(
+        (c["steps"].as_u64(), c["step_s"].as_f64()),
+        (Some(8), Some(0.0)),
+        "{c}"
+    );
+    assert_eq!(c["max_lag"], 0, "{c}");
+    assert!(
+        c["application_series"].to_string().contains("p95 latency"),
+        "{c}"
+    );
     // The reports root's index lists the campaign, linked to its page.
     let index = std::fs::read_to_string(out_dir.join("index.html")).expect("index.html");
     let id = dir

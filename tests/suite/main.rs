@@ -10,6 +10,7 @@ mod campaign;
 mod cli;
 mod compare;
 mod compose;
+mod correlate;
 mod embedded;
 mod examples;
 mod invalid_manifests;
