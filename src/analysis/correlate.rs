@@ -5,13 +5,20 @@
 //! Both series are on one time grid. The shared trend is removed first: each series is
 //! regressed by least squares on the load's own target (users or arrival rate per step)
 //! and on time, and only the residuals are correlated — two series that merely follow the
-//! load shape (or both drift) then have nothing left in common. For each lag in ±`max_lag`
-//! steps (positive: the system series leads), Spearman's ρ and Pearson's r of the
-//! residuals; the lag with the largest |ρ| is kept. Its p-value uses Fisher's z with the
-//! effective sample size of two autocorrelated series (Bretherton et al. 1999:
-//! n·(1 − a·b)/(1 + a·b), a and b the residuals' lag-1 autocorrelations), times the
-//! number of lags and pairs tried (Bonferroni). A relation is a finding only when that
-//! p-value is below `alpha` and |ρ| ≥ `min_rho`.
+//! load shape (or both drift) then have nothing left in common. Then, for each lag in
+//! ±`max_lag` steps (positive: the system series leads), Spearman's ρ and Pearson's r of the
+//! residuals are what a finding reports.
+//!
+//! The test does not rest on those: two independent series with memory (a batch job's
+//! bursts, a wave of garbage collection) line up at some lag by chance with a large ρ. So
+//! both residuals are first prewhitened (Box–Jenkins): an autoregressive model of the system
+//! series (order 1–3 by its length, least squares) filters both, which leaves the system
+//! series close to white noise and keeps what the two share at the same moments. The lag
+//! is the one with the largest |ρ| of the whitened pair; its p-value is Fisher's z with the
+//! effective sample size of what memory is left (Bretherton et al. 1999:
+//! n·(1 − a·b)/(1 + a·b), a and b the lag-1 autocorrelations), times the number of lags and
+//! pairs tried (Bonferroni). A relation is a finding only when that p-value is below
+//! `alpha` and its reported |ρ| ≥ `min_rho`.
 
 use serde::Serialize;
 
@@ -31,6 +38,9 @@ pub struct Finding {
     pub lag: i64,
     pub spearman: f64,
     pub pearson: f64,
+    /// Spearman's ρ of the prewhitened pair at that lag, which the p-value rests on (the
+    /// same as `spearman` without prewhitening).
+    pub whitened: f64,
     /// After the effective sample size and the Bonferroni correction.
     pub p_value: f64,
     /// Pairs of points the correlation rests on.
@@ -45,6 +55,8 @@ pub struct Options {
     pub min_rho: f64,
     /// Fewest steps (or points) a correlation may rest on.
     pub min_n: usize,
+    /// Take each system series' autocorrelation out of both series before the test.
+    pub prewhiten: bool,
 }
 
 impl Default for Options {
@@ -54,6 +66,7 @@ impl Default for Options {
             alpha: 0.05,
             min_rho: 0.5,
             min_n: 10,
+            prewhiten: true,
         }
     }
 }
@@ -85,11 +98,20 @@ pub fn pairs(
         let Some(x) = residuals(&s.values, load, opts.min_n) else {
             continue;
         };
+        // The system series' own memory, to take out of both (Box–Jenkins prewhitening).
+        let filter = if opts.prewhiten {
+            ar_fit(&x)
+        } else {
+            None
+        };
+        let xw = filter.as_ref().map(|f| ar_filter(&x, f));
         for a in application {
             let Some(y) = residuals(&a.values, load, opts.min_n) else {
                 continue;
             };
-            let mut best: Option<Finding> = None;
+            let yw = filter.as_ref().map(|f| ar_filter(&y, f));
+            // (lag, |whitened ρ|, finding)
+            let mut best: Option<(f64, Finding)> = None;
             for lag in -(opts.max_lag as i64)..=(opts.max_lag as i64) {
                 let (xs, ys) = shifted(&x, &y, lag);
                 if xs.len() < opts.min_n {
@@ -98,25 +120,66 @@ pub fn pairs(
                 let (Some(rho), Some(r)) = (spearman(&xs, &ys), pearson(&xs, &ys)) else {
                     continue;
                 };
-                if best.as_ref().is_none_or(|b| rho.abs() > b.spearman.abs()) {
-                    let n_eff = effective_n(&xs, &ys);
-                    let p = (fisher_p(rho, n_eff) * tests).min(1.0);
-                    best = Some(Finding {
-                        system: s.name.clone(),
-                        application: a.name.clone(),
-                        lag,
-                        spearman: rho,
-                        pearson: r,
-                        p_value: p,
-                        n: xs.len(),
-                    });
+                // The test (and the choice of lag) rests on the whitened pair when there is
+                // one: two independent series with long memory (bursts, waves) line up at
+                // some lag by chance, and their raw ρ says nothing of it.
+                let (test_rho, test_n) = match (&xw, &yw) {
+                    (Some(xw), Some(yw)) => {
+                        let (a, b) = shifted(xw, yw, lag);
+                        match spearman(&a, &b) {
+                            Some(w) => (w, effective_n(&a, &b)),
+                            None => continue,
+                        }
+                    }
+                    _ => (rho, effective_n(&xs, &ys)),
+                };
+                if best.as_ref().is_none_or(|(w, _)| test_rho.abs() > *w) {
+                    let p = (fisher_p(test_rho, test_n) * tests).min(1.0);
+                    best = Some((
+                        test_rho.abs(),
+                        Finding {
+                            system: s.name.clone(),
+                            application: a.name.clone(),
+                            lag,
+                            spearman: rho,
+                            pearson: r,
+                            whitened: test_rho,
+                            p_value: p,
+                            n: xs.len(),
+                        },
+                    ));
                 }
             }
-            out.extend(best);
+            out.extend(best.map(|(_, f)| f));
         }
     }
     out.sort_by(|a, b| b.spearman.abs().total_cmp(&a.spearman.abs()));
     out
+}
+
+/// Autoregressive coefficients of `x` (order 3 from 30 steps, 2 from 20, else 1), by least
+/// squares; `None` when too short or degenerate.
+fn ar_fit(x: &[f64]) -> Option<Vec<f64>> {
+    let order = match x.len() {
+        n if n >= 30 => 3,
+        n if n >= 20 => 2,
+        n if n >= 8 => 1,
+        _ => return None,
+    };
+    let y = &x[order..];
+    let cols: Vec<Vec<f64>> = (1..=order)
+        .map(|k| x[order - k..x.len() - k].to_vec())
+        .collect();
+    let refs: Vec<&[f64]> = cols.iter().map(Vec::as_slice).collect();
+    let fit = least_squares(y, &refs)?;
+    Some(fit[1..].to_vec())
+}
+
+/// `v[t] − Σ φ_k v[t−k]`, from the first step with every term.
+fn ar_filter(v: &[f64], phi: &[f64]) -> Vec<f64> {
+    (phi.len()..v.len())
+        .map(|t| v[t] - phi.iter().enumerate().map(|(k, f)| f * v[t - k - 1]).sum::<f64>())
+        .collect()
 }
 
 /// `x[t]` against `y[t + lag]`.

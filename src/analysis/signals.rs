@@ -57,6 +57,8 @@ pub struct Relation {
     pub lag_s: f64,
     pub spearman: f64,
     pub pearson: f64,
+    /// Spearman's ρ of the prewhitened pair, which the test rests on.
+    pub whitened: f64,
     /// After the effective sample size and the Bonferroni correction over every pair and lag.
     pub p_value: f64,
     /// Steps the correlation rests on.
@@ -348,6 +350,7 @@ pub fn relation(f: correlate::Finding, step_s: f64) -> Relation {
         lag_s,
         spearman: f.spearman,
         pearson: f.pearson,
+        whitened: f.whitened,
         p_value: f.p_value,
         n: f.n,
         text,
@@ -573,6 +576,7 @@ mod tests {
             lag,
             spearman: 0.914,
             pearson: 0.9,
+            whitened: 0.6,
             p_value: 0.001,
             n: 50,
         };

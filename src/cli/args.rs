@@ -124,6 +124,11 @@ pub enum Command {
         /// List every pair at its strongest lag, findings or not.
         #[arg(long)]
         all: bool,
+        /// A null check: this run's system series against another run's application
+        /// series (same forms as RUN). Two independent runs relate by chance only, so
+        /// findings here are false positives.
+        #[arg(long, value_name = "OTHER_RUN")]
+        application_of: Option<String>,
         /// `table` (terminal), `md` or `json`.
         #[arg(long, value_enum, default_value_t = CorrelateFormat::Table)]
         format: CorrelateFormat,

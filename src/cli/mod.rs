@@ -204,8 +204,18 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
             min_rho,
             alpha,
             all,
+            application_of,
             format,
-        } => correlate(&run, &root, max_lag, min_rho, alpha, all, format),
+        } => correlate(
+            &run,
+            &root,
+            max_lag,
+            min_rho,
+            alpha,
+            all,
+            application_of.as_deref(),
+            format,
+        ),
         Command::Export { run_dir } => {
             let store = query::open_store(&run_dir)?;
             out(&crate::metrics::openmetrics::write(&store))
@@ -515,7 +525,8 @@ fn compare(
 }
 
 /// `soy correlate`: a stored run's (or a campaign's) system series against its application
-/// series.
+/// series (or, with `application_of`, another run's).
+#[allow(clippy::too_many_arguments)] // one per command-line option
 fn correlate(
     reference: &str,
     root: &std::path::Path,
@@ -523,6 +534,7 @@ fn correlate(
     min_rho: f64,
     alpha: f64,
     all: bool,
+    application_of: Option<&str>,
     format: args::CorrelateFormat,
 ) -> Result<u8, Error> {
     use crate::analysis::correlate::Options;
@@ -555,7 +567,14 @@ fn correlate(
         wanted.clone()
     };
     let path = std::path::Path::new(reference);
-    let (label, mut c) = if crate::campaign::report::is_campaign_dir(path) {
+    let (label, mut c) = if let Some(other) = application_of {
+        let dir = crate::compare::input::resolve(reference, root)?;
+        let other = crate::compare::input::resolve(other, root)?;
+        (
+            format!("{} (system) against {} (application)", dir.display(), other.display()),
+            correlation::of_pair(&dir, &other, &opts)?,
+        )
+    } else if crate::campaign::report::is_campaign_dir(path) {
         let rec = crate::campaign::run::read_record(path)?;
         (
             format!("campaign {}/{}", rec.experiment, rec.campaign_id),

@@ -54,11 +54,46 @@ pub fn of_run(dir: &Path, opts: &Options) -> Result<Correlation, Error> {
     Ok(signals::analyse(&s, opts))
 }
 
+/// One run's system series against another run's application series, over the steps both
+/// have (a null check: the two runs are independent, so what is found is by chance).
+pub fn of_pair(system: &Path, application: &Path, opts: &Options) -> Result<Correlation, Error> {
+    let mut s = signals_of(system, RUN_STEPS)?;
+    let a = signals_of(application, RUN_STEPS)?;
+    if a.step_s != s.step_s {
+        return Err(Error::Run {
+            dir: application.to_path_buf(),
+            why: format!(
+                "its steps are {} s and {}'s are {} s",
+                a.step_s,
+                system.display(),
+                s.step_s
+            ),
+        });
+    }
+    let n = s.load.len().min(a.load.len());
+    s.load.truncate(n);
+    for x in &mut s.system {
+        x.values.truncate(n);
+    }
+    s.application = a
+        .application
+        .into_iter()
+        .map(|mut x| {
+            x.values.truncate(n);
+            x
+        })
+        .collect();
+    s.units.extend(a.units);
+    Ok(signals::analyse(&s, opts))
+}
+
 /// The options across a campaign's points: one step per point, no lags.
 pub fn across_options(opts: &Options) -> Options {
     Options {
         max_lag: 0,
         min_n: MIN_POINTS,
+        // Points are separate runs, not steps of one series.
+        prewhiten: false,
         ..opts.clone()
     }
 }
