@@ -571,7 +571,11 @@ fn correlate(
         let dir = crate::compare::input::resolve(reference, root)?;
         let other = crate::compare::input::resolve(other, root)?;
         (
-            format!("{} (system) against {} (application)", dir.display(), other.display()),
+            format!(
+                "{} (system) against {} (application)",
+                dir.display(),
+                other.display()
+            ),
             correlation::of_pair(&dir, &other, &opts)?,
         )
     } else if crate::campaign::report::is_campaign_dir(path) {

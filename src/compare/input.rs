@@ -124,7 +124,6 @@ pub fn read(dir: &Path) -> Result<RunData, Error> {
             why: "it has no load results (results.json) to compare".into(),
         });
     };
-    let latency = std::fs::read_to_string(dir.join(files::LATENCY)).ok();
     let run = Parts {
         experiment: &s.experiment,
         run_id: &s.run_id,
@@ -133,7 +132,7 @@ pub fn read(dir: &Path) -> Result<RunData, Error> {
         warnings: &s.warnings,
         results,
         metrics: &stored.metrics,
-        latency: latency.as_deref(),
+        latency: stored.latency.as_deref(),
     };
     Ok(build(&run))
 }

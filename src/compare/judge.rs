@@ -248,7 +248,16 @@ fn name_rows(b: &NameData, n: &NameData, opts: &Options, seed: u64) -> Vec<Row> 
         .iter()
         .zip(cis)
         .map(|((stat, x, y), ci)| {
-            relative_row(&b.key, stat, "ms", *x, *y, ci, Better::Lower, opts, method)
+            let f = Figure {
+                scope: &b.key,
+                stat,
+                unit: "ms",
+                base: *x,
+                new: *y,
+                better: Better::Lower,
+                method,
+            };
+            relative_row(f, ci, opts)
         })
         .collect();
     let ci = if b.per_second.len() >= 2 && n.per_second.len() >= 2 {
@@ -275,17 +284,16 @@ fn name_rows(b: &NameData, n: &NameData, opts: &Options, seed: u64) -> Vec<Row> 
     } else {
         None
     };
-    rows.push(relative_row(
-        &b.key,
-        "req/s",
-        "req/s",
-        bs.rps,
-        ns.rps,
-        ci,
-        Better::Higher,
-        opts,
-        "block bootstrap over requests per second",
-    ));
+    let f = Figure {
+        scope: &b.key,
+        stat: "req/s",
+        unit: "req/s",
+        base: bs.rps,
+        new: ns.rps,
+        better: Better::Higher,
+        method: "block bootstrap over requests per second",
+    };
+    rows.push(relative_row(f, ci, opts));
     rows.push(error_row(&b.key, bs, ns, opts));
     rows
 }
@@ -294,18 +302,28 @@ fn relative(base: f64, new: f64) -> Option<f64> {
     (base != 0.0 && base.is_finite() && new.is_finite()).then(|| new / base - 1.0)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn relative_row(
-    scope: &str,
-    stat: &str,
-    unit: &str,
+/// One figure of both runs, before it is judged.
+struct Figure<'a> {
+    scope: &'a str,
+    stat: &'a str,
+    unit: &'a str,
     base: f64,
     new: f64,
-    ci: Option<(f64, f64)>,
     better: Better,
-    opts: &Options,
-    method: &str,
-) -> Row {
+    method: &'a str,
+}
+
+/// A figure judged by its relative change and that change's interval.
+fn relative_row(f: Figure<'_>, ci: Option<(f64, f64)>, opts: &Options) -> Row {
+    let Figure {
+        scope,
+        stat,
+        unit,
+        base,
+        new,
+        better,
+        method,
+    } = f;
     let change = relative(base, new);
     let verdict = match (change, ci) {
         _ if base == new => Verdict::NoChange,
@@ -421,17 +439,16 @@ fn metric_row(b: &MetricData, n: &MetricData, opts: &Options, seed: u64) -> Opti
         Unit::Cores => "cores".into(),
         Unit::Rate(l) | Unit::Count(l) => l.clone(),
     };
-    Some(relative_row(
-        &b.key,
-        "mean",
-        &label,
-        x,
-        y,
-        ci,
+    let f = Figure {
+        scope: &b.key,
+        stat: "mean",
+        unit: &label,
+        base: x,
+        new: y,
         better,
-        opts,
-        "block bootstrap over the series' steps",
-    ))
+        method: "block bootstrap over the series' steps",
+    };
+    Some(relative_row(f, ci, opts))
 }
 
 #[cfg(test)]

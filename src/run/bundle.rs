@@ -68,6 +68,9 @@ pub struct StoredRun {
     pub manifest: String,
     /// The plan the run executed (`resolved.json`), `Null` when missing.
     pub resolved: Value,
+    /// The text of the per-second latency log (`latency.hlog`), when the run has one (soy's
+    /// own generator since issue 15).
+    pub latency: Option<String>,
 }
 
 impl StoredRun {
@@ -132,6 +135,7 @@ pub fn read(dir: &Path) -> Result<StoredRun, BundleError> {
         metrics,
         manifest,
         resolved,
+        latency: std::fs::read_to_string(dir.join(files::LATENCY)).ok(),
     };
     for w in warnings {
         run.warn(w);

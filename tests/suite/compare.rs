@@ -173,6 +173,13 @@ fn rows(json: &str) -> Vec<Value> {
     v[0]["rows"].as_array().expect("rows").clone()
 }
 
+/// The row of `scope` and `stat`.
+fn row<'a>(rows: &'a [Value], scope: &str, stat: &str) -> &'a Value {
+    rows.iter()
+        .find(|x| x["scope"] == scope && x["stat"] == stat)
+        .unwrap_or_else(|| panic!("no {scope} {stat} row in {rows:?}"))
+}
+
 #[test]
 fn compare_finds_a_slower_upstream_and_nothing_between_runs_of_one_configuration() {
     let t = Test::new("compare");
@@ -200,10 +207,7 @@ fn compare_finds_a_slower_upstream_and_nothing_between_runs_of_one_configuration
     for row in &r {
         assert_eq!(row["verdict"], "no_change", "{row}");
     }
-    assert!(
-        r.iter()
-            .any(|row| row["scope"] == "GET /api/list" && row["stat"] == "p99")
-    );
+    row(&r, "GET /api/list", "p99");
 
     // Two runs of one configuration: the medians within the noise. (Any one row is a false
     // alarm about 5% of the time, by design; the rate over 20 pairs is what
@@ -226,10 +230,7 @@ fn compare_finds_a_slower_upstream_and_nothing_between_runs_of_one_configuration
         "Aggregated",
     ] {
         for stat in ["p50", "p95", "p99", "mean"] {
-            let row = r
-                .iter()
-                .find(|x| x["scope"] == scope && x["stat"] == stat)
-                .unwrap_or_else(|| panic!("{scope} {stat}: {json}"));
+            let row = row(&r, scope, stat);
             let (lo, hi) = (row["low"].as_f64().unwrap(), row["high"].as_f64().unwrap());
             assert!(lo <= hi, "{row}");
             if matches!(stat, "p50" | "mean") {
@@ -314,13 +315,7 @@ fn compare_finds_a_slower_upstream_and_nothing_between_runs_of_one_configuration
             .contains("compares on percentiles only"),
         "{json}"
     );
-    let p95 = v[0]["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["scope"] == "GET /api/list" && x["stat"] == "p95")
-        .cloned()
-        .unwrap();
+    let p95 = row(v[0]["rows"].as_array().unwrap(), "GET /api/list", "p95");
     assert_eq!(p95["verdict"], "untested", "{p95}");
     assert!(p95["change"].as_f64().unwrap() > 0.2, "{p95}");
 }
