@@ -14,6 +14,7 @@ use tokio::task::{AbortHandle, LocalSet};
 use super::open::{self, OpenPlan};
 use super::results::Results;
 use super::scenario::Scenario;
+use super::segment::{Change, Share, Spawner};
 use super::shape::{Segment, target_at};
 use super::stats::{Block, SecondRow};
 use super::user::{Worker, closed_loop};
@@ -40,6 +41,14 @@ pub struct EngineConfig {
     /// Where the generator's own exposition is kept (for soy's embedded scraper); the
     /// engine makes its own when `None`.
     pub exposition: Option<super::exporter::Exposition>,
+    /// This generator's part of the plan (the whole, unless it is one of several).
+    pub share: Share,
+    /// When the load starts (generators that run one plan together start at one time);
+    /// now when `None`.
+    pub start_at: Option<std::time::SystemTime>,
+    /// Gets each second's block, merged over the worker threads, as it closes (a distributed
+    /// worker ships them to its coordinator).
+    pub blocks: Option<mpsc::UnboundedSender<Block>>,
 }
 
 enum Command {
@@ -84,8 +93,13 @@ pub async fn run(
         None => None,
     };
     let workers = cfg.workers.max(1);
-    let start = Instant::now() + Duration::from_millis(20);
-    let started_at = std::time::SystemTime::now() + Duration::from_millis(20);
+    let started_at = cfg
+        .start_at
+        .unwrap_or_else(|| std::time::SystemTime::now() + Duration::from_millis(20));
+    let start = Instant::now()
+        + started_at
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or_default();
     let (msg_tx, mut msg_rx) = mpsc::unbounded_channel::<Msg>();
     let mut cmd_txs = Vec::new();
     let mut threads = Vec::new();
@@ -112,10 +126,11 @@ pub async fn run(
         cfg.warmup.as_secs(),
         open,
     );
-    let mut users: u64 = 0;
+    collector.blocks = cfg.blocks.clone();
     let mut per_worker = vec![0u64; workers];
-    let mut allowance = 0.0f64;
     let tick = Duration::from_millis(50);
+    let mut spawner = Spawner::new(cfg.segments.clone(), cfg.spawn_rate, tick.as_secs_f64());
+    let mut changes = Vec::new();
     let mut ticker = tokio::time::interval_at(start.into(), tick);
     tokio::pin!(interrupt);
     let deadline = start + cfg.run_time;
@@ -127,26 +142,22 @@ pub async fn run(
                 let now = Instant::now();
                 if now >= deadline { break; }
                 if !open {
-                    let t = now.duration_since(start).as_secs_f64();
-                    let target = target_at(&cfg.segments, t).round().max(0.0) as u64;
-                    let rate = cfg.segments.iter().find(|s| t < s.end).and_then(|s| s.spawn_rate).unwrap_or(cfg.spawn_rate);
-                    allowance = (allowance + rate * tick.as_secs_f64()).min(rate.max(1.0));
-                    while users < target && allowance >= 1.0 {
-                        let w = (0..workers).min_by_key(|w| per_worker[*w]).unwrap_or(0);
-                        let _ = cmd_txs[w].send(Command::Spawn(users));
-                        per_worker[w] += 1;
-                        users += 1;
-                        allowance -= 1.0;
-                    }
-                    while users > target && allowance >= 1.0 {
-                        let w = (0..workers).max_by_key(|w| per_worker[*w]).unwrap_or(0);
-                        let _ = cmd_txs[w].send(Command::Retire);
-                        per_worker[w] = per_worker[w].saturating_sub(1);
-                        users -= 1;
-                        allowance -= 1.0;
-                    }
-                    if users == target {
-                        allowance = allowance.min(1.0);
+                    changes.clear();
+                    spawner.step(&mut changes);
+                    for change in &changes {
+                        match *change {
+                            Change::Spawn(n) if cfg.share.owns(n) => {
+                                let w = (0..workers).min_by_key(|w| per_worker[*w]).unwrap_or(0);
+                                let _ = cmd_txs[w].send(Command::Spawn(n));
+                                per_worker[w] += 1;
+                            }
+                            Change::Retire(n) if cfg.share.owns(n) => {
+                                let w = (0..workers).max_by_key(|w| per_worker[*w]).unwrap_or(0);
+                                let _ = cmd_txs[w].send(Command::Retire);
+                                per_worker[w] = per_worker[w].saturating_sub(1);
+                            }
+                            _ => {}
+                        }
                     }
                 }
             }
@@ -257,12 +268,12 @@ async fn worker_main(
         })
     };
     let scheduler = (cfg.model == Workload::Open).then(|| {
+        let share = cfg.share.split(id as u64, workers as u64);
         let plan = OpenPlan {
             segments: cfg.segments.clone(),
             run_time: cfg.run_time.as_secs_f64(),
-            worker: id,
-            workers,
-            cap: cfg.max_in_flight.div_ceil(workers as u64).max(1),
+            share,
+            cap: cfg.max_in_flight.div_ceil(share.count).max(1),
         };
         tokio::task::spawn_local(open::schedule(w.clone(), plan, start))
     });
@@ -314,6 +325,8 @@ struct Collector {
     /// Every second's histogram per request name, encoded as it closes (`None` once an
     /// encoding failed: the run goes on without its latency log).
     log: Option<super::hlog::LogWriter>,
+    /// Where each closed second's block goes besides the rows (`EngineConfig::blocks`).
+    blocks: Option<mpsc::UnboundedSender<Block>>,
 }
 
 impl Collector {
@@ -342,6 +355,7 @@ impl Collector {
             failures: 0,
             seen: Default::default(),
             log: Some(Default::default()),
+            blocks: None,
         }
     }
 
@@ -392,6 +406,9 @@ impl Collector {
         }
         self.all.merge(&block);
         self.log_second(&block);
+        if let Some(tx) = &self.blocks {
+            let _ = tx.send(block.clone());
+        }
         if let Ok(mut text) = self.exposition.lock() {
             *text = super::exporter::render(&self.names, &self.all, &row);
         }

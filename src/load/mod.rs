@@ -21,6 +21,7 @@ mod outcome;
 mod render;
 pub mod results;
 pub mod scenario;
+pub mod segment;
 pub mod setup;
 pub mod shape;
 pub mod stats;

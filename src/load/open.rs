@@ -1,6 +1,6 @@
 //! The open model's arrival schedule: arrivals at the shape's rate from a precomputed
 //! timeline (`next = previous + 1 / rate(previous)`), so lag never accumulates, shared out
-//! among workers by arrival number. Latency counts from each arrival's scheduled time.
+//! among workers by arrival number (`segment::Share`). Latency counts from each arrival's scheduled time.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -14,8 +14,8 @@ use super::user::{User, Worker, pick};
 pub struct OpenPlan {
     pub segments: Vec<Segment>,
     pub run_time: f64,
-    pub worker: usize,
-    pub workers: usize,
+    /// The arrivals this worker sends: its thread's part of its process's share.
+    pub share: super::segment::Share,
     /// Most iterations in flight on this worker.
     pub cap: u64,
 }
@@ -75,9 +75,9 @@ impl Iterator for Arrivals<'_> {
 /// Runs this worker's share of the schedule until it ends (or the task is aborted).
 pub async fn schedule(w: Rc<Worker>, plan: OpenPlan, start: Instant) {
     let idle: Rc<RefCell<Vec<User>>> = Rc::new(RefCell::new(Vec::new()));
-    let mut next_user = plan.worker as u64;
+    let mut next_user = plan.share.index;
     for (n, at) in Arrivals::new(&plan.segments, plan.run_time).enumerate() {
-        if n % plan.workers != plan.worker {
+        if !plan.share.owns(n as u64) {
             continue;
         }
         let due = start + Duration::from_secs_f64(at);
@@ -95,7 +95,7 @@ pub async fn schedule(w: Rc<Worker>, plan: OpenPlan, start: Instant) {
         w.in_flight.set(w.in_flight.get() + 1);
         let mut user = idle.borrow_mut().pop().unwrap_or_else(|| {
             let u = User::new(next_user);
-            next_user += plan.workers as u64;
+            next_user += plan.share.count;
             u
         });
         let (w2, idle2) = (w.clone(), idle.clone());

@@ -116,5 +116,8 @@ pub fn configure(
         metrics_port: o.metrics_port.or(load.metrics_port),
         extra_metrics: None,
         exposition: None,
+        share: super::segment::Share::WHOLE,
+        start_at: None,
+        blocks: None,
     })
 }
