@@ -205,6 +205,25 @@ pub enum Command {
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
         command: Vec<std::ffi::OsString>,
     },
+    /// One load worker of a distributed run: connects to the coordinator and runs the share
+    /// of the plan it is given (internal: `load.distributed` starts it on the swarm).
+    #[command(hide = true)]
+    Worker {
+        /// The coordinator, `HOST:PORT`.
+        #[arg(long)]
+        coordinator: String,
+        /// How long to keep trying to reach it.
+        #[arg(long, default_value = "90s", value_parser = parse_run_time)]
+        wait: std::time::Duration,
+    },
+    /// The coordinator of a distributed run: gives workers their shares and one start, merges
+    /// their seconds for `soy apply` (internal: `load.distributed` starts it on the swarm).
+    #[command(hide = true)]
+    Coordinator {
+        /// Where to listen, `ADDR:PORT`.
+        #[arg(long, default_value = "0.0.0.0:7600")]
+        listen: std::net::SocketAddr,
+    },
     /// List the built-in PromQL presets.
     Presets,
     /// Print soy's version and the manifest version it reads.

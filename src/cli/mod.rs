@@ -124,6 +124,16 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
             Ok(outcome.exit_code)
         }
         Command::Load(args) => load::run(&args),
+        Command::Worker { coordinator, wait } => distributed_task(async move {
+            crate::load::distributed::worker::run(&coordinator, wait)
+                .await
+                .map_err(|e| crate::error::flatten(&e))
+        }),
+        Command::Coordinator { listen } => distributed_task(async move {
+            crate::load::distributed::coordinator::serve(listen)
+                .await
+                .map_err(|e| crate::error::flatten(&e))
+        }),
         Command::Down { file, stack, out } => down(file.as_deref(), stack, &out),
         Command::Supervise { command } => match command.split_first() {
             Some((program, args)) => Ok(crate::process::supervise::run(program, args)),
@@ -606,4 +616,20 @@ fn correlate(
         }
     };
     out(&text)
+}
+
+/// Runs `soy worker` or `soy coordinator` on a current-thread runtime (the engine starts its
+/// own worker threads); a failure is printed and exits 3.
+fn distributed_task(f: impl std::future::Future<Output = Result<(), String>>) -> Result<u8, Error> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Tokio)?;
+    Ok(match rt.block_on(f) {
+        Ok(()) => exit::OK,
+        Err(why) => {
+            eprintln!("soy: {why}");
+            exit::RUNTIME
+        }
+    })
 }

@@ -80,18 +80,7 @@ pub async fn run(
     mut on_second: impl FnMut(&Progress),
 ) -> Result<Results, super::EngineError> {
     let exposition: super::exporter::Exposition = cfg.exposition.clone().unwrap_or_default();
-    let _exporter = match cfg.metrics_port {
-        Some(port) => {
-            let listener = super::exporter::bind(port).await?;
-            let parts = std::iter::once(exposition.clone())
-                .chain(cfg.extra_metrics.clone())
-                .collect();
-            Some(AbortOnDrop(tokio::spawn(super::exporter::serve(
-                listener, parts,
-            ))))
-        }
-        None => None,
-    };
+    let _exporter = serve_metrics(&cfg, &exposition).await?;
     let workers = cfg.workers.max(1);
     let started_at = cfg
         .start_at
@@ -128,7 +117,7 @@ pub async fn run(
     );
     collector.blocks = cfg.blocks.clone();
     let mut per_worker = vec![0u64; workers];
-    let tick = Duration::from_millis(50);
+    let tick = Duration::from_secs_f64(super::segment::TICK);
     let mut spawner = Spawner::new(cfg.segments.clone(), cfg.spawn_rate, tick.as_secs_f64());
     let mut changes = Vec::new();
     let mut ticker = tokio::time::interval_at(start.into(), tick);
@@ -196,8 +185,28 @@ pub async fn run(
     Ok(collector.finish(&cfg, started_at, elapsed, interrupted))
 }
 
+/// Serves the generator's exposition (and the stack's, `extra_metrics`) on `metrics_port`
+/// for as long as the returned guard lives.
+pub(crate) async fn serve_metrics(
+    cfg: &EngineConfig,
+    exposition: &super::exporter::Exposition,
+) -> Result<Option<AbortOnDrop>, super::EngineError> {
+    Ok(match cfg.metrics_port {
+        Some(port) => {
+            let listener = super::exporter::bind(port).await?;
+            let parts = std::iter::once(exposition.clone())
+                .chain(cfg.extra_metrics.clone())
+                .collect();
+            Some(AbortOnDrop(tokio::spawn(super::exporter::serve(
+                listener, parts,
+            ))))
+        }
+        None => None,
+    })
+}
+
 /// Aborts a spawned task when dropped (the exporter lives as long as the run).
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+pub(crate) struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
@@ -307,7 +316,7 @@ async fn worker_main(
 }
 
 /// Merges blocks into per-second rows (in order) and totals.
-struct Collector {
+pub(crate) struct Collector {
     names: Vec<(String, String)>,
     exposition: super::exporter::Exposition,
     workers: usize,
@@ -330,7 +339,7 @@ struct Collector {
 }
 
 impl Collector {
-    fn new(
+    pub(crate) fn new(
         names_list: Vec<(String, String)>,
         exposition: super::exporter::Exposition,
         workers: usize,
@@ -360,7 +369,7 @@ impl Collector {
     }
 
     /// Adds a block; returns progress for every second that became complete.
-    fn add(&mut self, b: Block, start: Instant, run_time: Duration) -> Vec<Progress> {
+    pub(crate) fn add(&mut self, b: Block, start: Instant, run_time: Duration) -> Vec<Progress> {
         let second = b.second;
         let slot = self
             .pending
@@ -463,7 +472,7 @@ impl Collector {
         })
     }
 
-    fn finish(
+    pub(crate) fn finish(
         mut self,
         cfg: &EngineConfig,
         started_at: std::time::SystemTime,

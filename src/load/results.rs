@@ -144,6 +144,13 @@ pub struct Results {
     /// the interval-log files the run directory keeps; soy's own generator only.
     #[serde(skip)]
     pub latency: Option<super::hlog::LatencyLogs>,
+    /// What only a distributed run has: its workers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distributed: Option<super::distributed::DistributedInfo>,
+    /// Why the generator ended the load early on its own (a lost coordinator, a lost worker
+    /// under `on_worker_loss: abort`): the run is incomplete.
+    #[serde(skip)]
+    pub cut: Option<String>,
 }
 
 fn soy_driver() -> String {
@@ -265,6 +272,8 @@ impl Results {
             driver: soy_driver(),
             locust: None,
             latency: None,
+            distributed: None,
+            cut: None,
         }
     }
 

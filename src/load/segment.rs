@@ -10,6 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::shape::{Segment, target_at};
+use crate::manifest::model::Workload;
 
 /// The numbers `n` with `n % count == index`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,6 +119,46 @@ impl Spawner {
     }
 }
 
+/// What `share` of the plan asks each second: closed model, its users alive at the second's
+/// end (summed, user-seconds); open model, its arrivals in the second. The report's "share of
+/// the plan met" compares what a generator did against this.
+pub fn planned(
+    model: Workload,
+    segments: &[Segment],
+    spawn_rate: f64,
+    run_time: f64,
+    share: Share,
+) -> Vec<u64> {
+    let seconds = run_time.ceil().max(0.0) as usize;
+    let mut out = vec![0u64; seconds];
+    match model {
+        Workload::Closed => {
+            let mut plan = Spawner::new(segments.to_vec(), spawn_rate, TICK);
+            let mut changes = Vec::new();
+            for (s, slot) in out.iter_mut().enumerate() {
+                while plan.at() < (s + 1) as f64 - 1e-9 && plan.at() < run_time {
+                    changes.clear();
+                    plan.step(&mut changes);
+                }
+                *slot = share.of(plan.users());
+            }
+        }
+        Workload::Open => {
+            for (n, t) in super::open::Arrivals::new(segments, run_time).enumerate() {
+                if share.owns(n as u64) {
+                    if let Some(slot) = out.get_mut(t as usize) {
+                        *slot += 1;
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The closed model's controller tick, in seconds.
+pub const TICK: f64 = 0.05;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,6 +265,31 @@ mod tests {
         // Consecutive arrivals go to different shares.
         let s0 = Share::new(0, 3);
         assert!(s0.owns(0) && !s0.owns(1) && !s0.owns(2) && s0.owns(3));
+    }
+
+    #[test]
+    fn planned_shares_add_up_to_the_whole_plan() {
+        for (model, segments) in [
+            (Workload::Closed, shapes()[1].clone()),
+            (Workload::Open, vec![seg(0.0, 40.0, 5.0, 400.0, None)]),
+        ] {
+            let whole = planned(model, &segments, 1.0, 40.0, Share::WHOLE);
+            assert_eq!(whole.len(), 40);
+            for count in [2u64, 3, 7] {
+                let parts: Vec<Vec<u64>> = (0..count)
+                    .map(|i| planned(model, &segments, 1.0, 40.0, Share::new(i, count)))
+                    .collect();
+                for s in 0..40 {
+                    assert_eq!(parts.iter().map(|p| p[s]).sum::<u64>(), whole[s]);
+                }
+            }
+        }
+        // The closed model's users follow the stages at their spawn rates.
+        let users = planned(Workload::Closed, &shapes()[1], 1.0, 40.0, Share::WHOLE);
+        assert_eq!(
+            (users[0], users[5], users[15], users[29], users[39]),
+            (5, 17, 53, 4, 0)
+        );
     }
 
     #[test]

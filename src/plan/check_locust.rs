@@ -185,13 +185,15 @@ pub(super) fn check(
     }
     let swarm = match (s.workers, stack) {
         (Some(workers), Some(plan)) => {
-            placement(c, exp, plan).map(|(target, network)| SwarmSetup {
-                stack: plan.spec.stack.clone(),
-                workers,
-                image: s.image.clone(),
-                network,
-                target,
-            })
+            placement(c, exp, plan, "with `locust.workers`, Locust's workers").map(
+                |(target, network)| SwarmSetup {
+                    stack: plan.spec.stack.clone(),
+                    workers,
+                    image: s.image.clone(),
+                    network,
+                    target,
+                },
+            )
         }
         _ => None,
     };
@@ -211,12 +213,14 @@ pub(super) fn check(
     })
 }
 
-/// The service `load.host` names in the swarm stack, and the network Locust joins to reach
-/// it: with workers, the load stays inside the stack's network.
-fn placement(
+/// The service `load.host` names in the swarm stack, and the network the load's workers
+/// join to reach it: with workers on the swarm, the load stays inside the stack's network.
+/// `who` starts the message ("with `locust.workers`, Locust's workers").
+pub(super) fn placement(
     c: &mut Checker<'_>,
     exp: &Experiment,
     plan: &super::SwarmPlan,
+    who: &str,
 ) -> Option<(String, String)> {
     let at = Pointer::root().key("load").key("host");
     let host = exp.load.host.as_deref().unwrap_or_default();
@@ -247,7 +251,7 @@ fn placement(
     let d = c.value(
         &at,
         format!(
-            "with `locust.workers`, Locust's workers send the load inside the stack's network, so `load.host` must name one of its services ({}), not `{name}`",
+            "{who} send the load inside the stack's network, so `load.host` must name one of its services ({}), not `{name}`",
             names.join(", ")
         ),
     );
@@ -267,4 +271,22 @@ fn host_name(url: &str) -> &str {
         return v6.split(']').next().unwrap_or_default();
     }
     authority.split(':').next().unwrap_or_default()
+}
+
+/// `load.distributed` on the swarm: the target service and its network (the manifest's own
+/// check has said what is wrong with the settings themselves).
+pub(super) fn distributed(
+    c: &mut Checker<'_>,
+    exp: &Experiment,
+    stack: Option<&super::SwarmPlan>,
+) -> Option<crate::load::distributed::swarm::SwarmSetup> {
+    let d = exp.load.distributed.as_ref()?;
+    let plan = stack?;
+    let (target, network) = placement(c, exp, plan, "with `load.distributed`, soy's workers")?;
+    Some(crate::load::distributed::swarm::SwarmSetup::new(
+        d,
+        &plan.spec.stack,
+        target,
+        network,
+    ))
 }

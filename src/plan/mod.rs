@@ -106,6 +106,9 @@ pub struct LoadPlan {
     /// `driver: locust`: the program, its version and the files, resolved and checked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub locust: Option<LocustPlan>,
+    /// `load.distributed`: soy's coordinator and workers on the swarm.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distributed: Option<crate::load::distributed::swarm::SwarmSetup>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -248,6 +251,7 @@ pub(crate) fn build_with(
     let trace = read_trace(m, &mut c);
     let swarm_plan = resolved.as_ref().ok().and_then(|(_, s)| s.as_ref());
     let locust = check_locust::check(&mut c, &m.experiment, swarm_plan);
+    let distributed = check_locust::distributed(&mut c, &m.experiment, swarm_plan);
     let manifest = (!c.out.is_empty()).then(|| {
         Box::new(Diagnostics {
             file: m.path.display().to_string(),
@@ -271,16 +275,21 @@ pub(crate) fn build_with(
             });
         }
     };
-    assemble(m, info, swarm, trace, locust)
+    assemble(m, info, swarm, trace, locust, distributed)
 }
 
-/// The services soy adds to a swarm stack for `locust.workers` (queries may name them).
+/// The services soy adds to a swarm stack for `locust.workers` and `load.distributed`
+/// (queries may name them).
 fn locust_services(exp: &crate::manifest::model::Experiment, swarm: bool) -> Vec<String> {
     let workers = exp.load.locust.as_ref().and_then(|l| l.workers);
-    match workers {
+    let mut out: Vec<String> = match workers {
         Some(_) if swarm => vec!["locust-master".into(), "locust-worker".into()],
         _ => Vec::new(),
+    };
+    if swarm && exp.load.distributed.is_some() {
+        out.extend(["soy-coordinator".into(), "soy-worker".into()]);
     }
+    out
 }
 
 /// The trace of a `kind: trace` shape, read once (a problem is positioned at its `file`).
@@ -318,6 +327,7 @@ fn assemble(
     swarm: Option<SwarmPlan>,
     trace: Option<shape::TracePoints>,
     locust: Option<LocustPlan>,
+    distributed: Option<crate::load::distributed::swarm::SwarmSetup>,
 ) -> Result<Plan, PlanError> {
     let file = m.path.display().to_string();
     let exp = &m.experiment;
@@ -395,9 +405,13 @@ fn assemble(
             swarm,
         },
         load: LoadPlan {
-            generator: match &locust {
-                Some(p) => format!("locust {}", p.version),
-                None => "soy".into(),
+            generator: match (&locust, &distributed) {
+                (Some(p), _) => format!("locust {}", p.version),
+                (None, Some(d)) => match d.workers {
+                    Some(n) => format!("soy, {n} workers on the swarm"),
+                    None => "soy, a worker on every swarm node".into(),
+                },
+                (None, None) => "soy".into(),
             },
             model: l.model,
             host,
@@ -416,6 +430,7 @@ fn assemble(
             tasks: tasks(exp),
             trace: trace.clone(),
             locust,
+            distributed,
         },
         metrics: MetricsPlan {
             source: match &exp.metrics.source {

@@ -28,6 +28,14 @@ pub fn parse_stat(line: &str) -> Option<(i32, u64, u64)> {
     Some((pgrp, ticks, rss))
 }
 
+/// CPU seconds this process has used (its threads and the children it waited for).
+pub fn own_cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| parse_stat(&s))
+        .map_or(0.0, |(_, ticks, _)| ticks as f64 / 100.0)
+}
+
 /// Whether process `pid` still runs (exists and is not a zombie).
 pub fn alive(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))

@@ -142,6 +142,111 @@ pub struct LoadSummary {
     /// Locust's workers (`processes`): each one's most users and last state.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub workers: Vec<WorkerSummary>,
+    /// soy's workers on the swarm (`load.distributed`): what each sent and used.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub soy_workers: Vec<SoyWorkerSummary>,
+}
+
+/// One of soy's load workers (`load.distributed`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct SoyWorkerSummary {
+    pub index: u64,
+    /// Its container's host name.
+    pub name: String,
+    pub requests: u64,
+    pub failures: u64,
+    /// CPU used over its run, as a share of the CPUs it could use (0 to 1).
+    pub cpu: f64,
+    /// The share of its part of the plan it met, over the seconds it ran (users alive, or
+    /// arrivals started).
+    pub plan_met: f64,
+    /// Above 90% CPU: the worker, not the system under test, may have set the pace.
+    pub bottleneck: bool,
+    /// Why it was lost, when it was, and the last second it delivered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lost: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_second: Option<u64>,
+    /// A configuration it could not run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// CPU share above which a generator is called a likely bottleneck (Locust warns at 90%).
+pub const BUSY_CPU: f64 = 0.9;
+
+impl SoyWorkerSummary {
+    fn of(w: &crate::load::distributed::wire::WorkerReport) -> SoyWorkerSummary {
+        let cpu = if w.wall_s > 0.0 && w.cpus > 0.0 {
+            w.cpu_s / (w.wall_s * w.cpus)
+        } else {
+            0.0
+        };
+        SoyWorkerSummary {
+            index: w.index,
+            name: w.name.clone(),
+            requests: w.requests,
+            failures: w.failures,
+            cpu,
+            plan_met: if w.planned == 0 {
+                1.0
+            } else {
+                w.met as f64 / w.planned as f64
+            },
+            bottleneck: cpu > BUSY_CPU,
+            lost: w.lost.clone(),
+            last_second: w.last_second,
+            error: w.error.clone(),
+        }
+    }
+}
+
+/// What a reader of a distributed run's numbers should know.
+fn distributed_note(d: &crate::load::distributed::DistributedInfo) -> String {
+    let mut note = format!(
+        "{} soy workers on the swarm sent the load; their per-second HDR histograms were merged exactly, so the percentiles are those of every request together.",
+        d.workers.len()
+    );
+    let lost: Vec<String> = d
+        .workers
+        .iter()
+        .filter_map(|w| {
+            w.lost.as_ref().map(|why| {
+                format!(
+                    "worker {} ({}) after second {}: {why}",
+                    w.index,
+                    w.name,
+                    w.last_second.map_or("none".into(), |s| s.to_string())
+                )
+            })
+        })
+        .collect();
+    if !lost.is_empty() {
+        note.push_str(&format!(
+            " {} of {} workers were lost ({}); {:.1}% of the plan was not sent.",
+            lost.len(),
+            d.workers.len(),
+            lost.join("; "),
+            d.unsent * 100.0
+        ));
+    }
+    let busy: Vec<String> = d
+        .workers
+        .iter()
+        .map(SoyWorkerSummary::of)
+        .filter(|w| w.bottleneck)
+        .map(|w| format!("{} ({:.0}% CPU)", w.name, w.cpu * 100.0))
+        .collect();
+    if !busy.is_empty() {
+        note.push_str(&format!(
+            " Likely generator bottleneck: {} used more than 90% of its CPU.",
+            busy.join(", ")
+        ));
+    }
+    if d.coordinator_lost {
+        note.push_str(" The coordinator was lost: the results stop at its last merged second.");
+    }
+    note
 }
 
 /// One Locust worker as the master saw it.
@@ -225,7 +330,7 @@ impl LoadSummary {
                 })
                 .collect(),
             driver: r.driver.clone(),
-            note: r.locust.as_ref().map(|l| {
+            note: r.distributed.as_ref().map(distributed_note).or_else(|| r.locust.as_ref().map(|l| {
                 let mut note = format!(
                     "Locust {} ran the load; it rounds each response time to two significant digits (whole milliseconds below 100 ms), so these percentiles are Locust's and rounded as it rounds them.",
                     l.version
@@ -247,7 +352,7 @@ impl LoadSummary {
                     ));
                 }
                 note
-            }),
+            })),
             exceptions: r
                 .locust
                 .as_ref()
@@ -263,6 +368,12 @@ impl LoadSummary {
                     requests: w.requests,
                     lost_at_s: w.lost_at_s,
                 })
+                .collect(),
+            soy_workers: r
+                .distributed
+                .iter()
+                .flat_map(|d| &d.workers)
+                .map(SoyWorkerSummary::of)
                 .collect(),
         }
     }

@@ -199,9 +199,10 @@ pub async fn lifecycle(mut run: Run<'_>, stack: &mut AnyStack, uses: StackUse) -
     ready(&mut run, stack).await;
     super::metrics_phase::check(&mut run, true).await;
     checkpoint(&run);
-    let collected = match locust_driver(&run) {
-        Some(locust) => super::load_phase::run(&mut run, &*stack, locust).await,
-        None => {
+    let collected = match (locust_driver(&run), distributed_driver(&run)) {
+        (Some(locust), _) => super::load_phase::run(&mut run, &*stack, locust).await,
+        (None, Some(workers)) => super::load_phase::run(&mut run, &*stack, workers).await,
+        (None, None) => {
             let engine = load_driver(&mut run);
             super::load_phase::run(&mut run, &*stack, engine).await
         }
@@ -304,6 +305,51 @@ fn load_driver(run: &mut Run<'_>) -> Result<SoyEngine, crate::load::SetupError> 
         run.plan.load.trace.as_ref(),
     )
     .map(SoyEngine::new)
+}
+
+/// soy's workers on the swarm for `load.distributed`, as the plan resolved it.
+fn distributed_driver(
+    run: &Run<'_>,
+) -> Option<
+    Result<crate::load::distributed::DistributedDriver, crate::load::distributed::DriverError>,
+> {
+    use crate::load::distributed::{DistributedDriver, DriverError, wire::Job};
+    let exp = &run.plan.exec.experiment;
+    let d = exp.load.distributed.as_ref()?;
+    let Some(setup) = run.plan.load.distributed.clone() else {
+        return Some(Err(DriverError::NotPlanned));
+    };
+    let cfg = match configure(
+        &exp.load,
+        run.vars.clone(),
+        &Overrides::default(),
+        &run.plan.exec.dir,
+        run.plan.load.trace.as_ref(),
+    ) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            return Some(Err(DriverError::NotStarted(crate::error::flatten(&e))));
+        }
+    };
+    let job = Job {
+        load: exp.load.clone(),
+        vars: exp
+            .vars
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or_default()))
+            .collect(),
+        trace: run.plan.load.trace.clone(),
+        threads: d.threads.map(|t| t as usize),
+        share: crate::load::segment::Share::WHOLE,
+        start_unix_ms: 0,
+    };
+    Some(Ok(DistributedDriver::new(
+        cfg,
+        job,
+        setup,
+        d.on_worker_loss,
+        run.dir.path.join("logs"),
+    )))
 }
 
 /// Locust for `driver: locust`, as the plan resolved it.

@@ -144,7 +144,10 @@ pub async fn run<L: LoadDriver>(
     };
     match result {
         Ok(r) => {
-            let cut = run.stop.reason();
+            let cut = run
+                .stop
+                .reason()
+                .or_else(|| r.cut.clone().map(StopReason::Failed));
             let status = if cut.is_some() {
                 PhaseStatus::Interrupted
             } else {

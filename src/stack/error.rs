@@ -24,6 +24,10 @@ pub enum StackError {
         "the image {0} is not on this Docker engine: build it with `bash scripts/build-images` (soy-locust:latest), or name another in `locust.image`"
     )]
     NoImage(String),
+    #[error(
+        "the image {0} is not on this Docker engine: build it with `bash scripts/build-images` (soy-demo:latest), or name another in `distributed.image`"
+    )]
+    NoSoyImage(String),
     #[error("the stack has no service `{0}`")]
     NoService(String),
     #[error("cannot write {}", .path.display())]

@@ -769,7 +769,7 @@ fn nanos(d: &str, at: &str, errs: &mut Problems) -> Option<u64> {
 }
 
 /// `256M`, `1G`, `512k`, `1024` to bytes.
-fn bytes(s: &str) -> Option<u64> {
+pub(crate) fn bytes(s: &str) -> Option<u64> {
     let s = s.trim().to_ascii_lowercase();
     let s = s.trim_end_matches('b');
     let (num, mult) = match s.chars().last()? {

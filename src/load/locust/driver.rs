@@ -354,6 +354,8 @@ impl LocustDriver {
                 most_workers: rows.most_workers,
             }),
             latency: None,
+            distributed: None,
+            cut: None,
         }
     }
 }

@@ -85,6 +85,85 @@ pub struct Load {
     /// Settings of the Locust driver (`driver: locust`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locust: Option<LocustSettings>,
+    /// soy's generator as worker tasks on the swarm (`stack.driver: swarm`): a coordinator
+    /// and workers join the stack's network, each worker sends its share of the plan to
+    /// `load.host` (a service of the stack), and their statistics merge exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distributed: Option<Distributed>,
+}
+
+/// `load.distributed`: where and how soy's workers run.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Distributed {
+    /// Worker tasks (`mode: replicated`, the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub workers: Option<u32>,
+    /// `replicated`: `workers` tasks wherever the swarm places them; `global`: one worker on
+    /// every node that `constraints` allow.
+    #[serde(default)]
+    pub mode: WorkerMode,
+    /// What a worker that stops sending mid-run does to the run: `continue` with the others
+    /// (its seconds until then are kept, the report names it and the unsent share), or
+    /// `abort` it (the run is incomplete, exit 3).
+    #[serde(default)]
+    pub on_worker_loss: crate::load::distributed::OnLoss,
+    /// The port on 127.0.0.1 where the coordinator is published (host mode) for soy to read.
+    #[serde(default = "default_coordinator_port")]
+    #[schemars(range(min = 1))]
+    pub port: u16,
+    /// The image of the coordinator and workers: a soy build (`scripts/build-images` builds
+    /// `soy-demo:latest`).
+    #[serde(default = "default_soy_image")]
+    pub image: String,
+    /// Swarm placement constraints of the workers (`node.role==worker`, `node.labels.load==true`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub constraints: Vec<String>,
+    /// Resource limits of each worker task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<WorkerLimits>,
+    /// Threads per worker (default: the CPUs the task may use).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 256))]
+    pub threads: Option<u32>,
+    /// How long soy waits for every worker to connect before the run fails.
+    #[serde(default = "default_workers_wait")]
+    pub wait: Duration,
+}
+
+/// Resource limits of a worker task.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerLimits {
+    /// CPUs (`0.5`, `2`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("exclusiveMinimum" = 0))]
+    pub cpus: Option<f64>,
+    /// Memory in bytes, or with a unit (`256M`, `1G`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+}
+
+/// How the workers are placed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkerMode {
+    #[default]
+    Replicated,
+    Global,
+}
+
+fn default_coordinator_port() -> u16 {
+    17600
+}
+
+fn default_soy_image() -> String {
+    "soy-demo:latest".into()
+}
+
+fn default_workers_wait() -> Duration {
+    Duration(std::time::Duration::from_secs(60))
 }
 
 fn default_spawn_rate() -> f64 {

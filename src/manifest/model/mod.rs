@@ -21,7 +21,10 @@ pub use alert::Alert;
 pub use autoscale::{Autoscale, ScaleMetric, TargetPolicy, ThresholdPolicy};
 pub use campaign::{Matrix, Order, Redeploy, Search, SearchOver, Strategy, Sweep};
 pub use experiment::{API_VERSION, Experiment, Kind, Metadata, VarValue};
-pub use load::{Driver, Load, LocustSettings, ThinkTime, TlsSettings, Workload};
+pub use load::{
+    Distributed, Driver, Load, LocustSettings, ThinkTime, TlsSettings, WorkerLimits, WorkerMode,
+    Workload,
+};
 pub use metrics::{
     BasicAuth, EmbeddedSource, ForEach, MetricsConfig, MetricsSource, PrometheusSource, Query,
     Section,

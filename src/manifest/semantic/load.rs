@@ -51,7 +51,56 @@ pub(super) fn check(c: &mut Checker<'_>, exp: &Experiment) {
         c.file(&base.key("tls").key("ca_file"), ca, "CA file");
     }
     super::locust::check(c, &base, l, exp.stack.driver_name());
+    distributed(c, &base, l, exp.stack.driver_name());
     scenario(c, &base, exp);
+}
+
+/// `load.distributed`: soy's workers on the swarm.
+fn distributed(c: &mut Checker<'_>, base: &Pointer, l: &Load, stack_driver: &str) {
+    use crate::manifest::model::{Driver, WorkerMode};
+    let Some(d) = &l.distributed else { return };
+    let p = base.key("distributed");
+    if stack_driver != "swarm" {
+        c.key(
+            &p,
+            format!("soy's workers run on the swarm; this stack's driver is `{stack_driver}`"),
+        )
+        .help = Some("use `stack.driver: swarm`, or remove `distributed`".into());
+    }
+    if l.driver == Driver::Locust {
+        c.key(&p, "`distributed` spreads soy's own generator").help =
+            Some("for Locust's workers on the swarm, use `locust.workers`".into());
+    }
+    match (d.mode, d.workers) {
+        (WorkerMode::Replicated, None) => {
+            c.key(&p, "say how many workers run: `workers: N`").help =
+                Some("or `mode: global` for one worker on every node".into());
+        }
+        (WorkerMode::Global, Some(_)) => {
+            c.key(
+                &p.key("workers"),
+                "`mode: global` runs one worker on every node; `workers` is not used",
+            )
+            .help = Some("remove `workers`, or use `mode: replicated`".into());
+        }
+        _ => {}
+    }
+    if let Some(m) = d.limits.as_ref().and_then(|l| l.memory.as_deref()) {
+        if crate::stack::swarm_spec::bytes(m).is_none_or(|b| b < 16 << 20) {
+            c.value(
+                &p.key("limits").key("memory"),
+                format!("`{m}` is not a memory size of at least 16M"),
+            )
+            .help = Some("e.g. `256M` or `1G`".into());
+        }
+    }
+    if l.tls.ca_file.is_some() {
+        c.key(
+            &base.key("tls").key("ca_file"),
+            "soy's workers on the swarm cannot read files beside the manifest",
+        )
+        .help = Some("use `tls.insecure: true` for a test CA inside the stack".into());
+    }
 }
 
 fn model(c: &mut Checker<'_>, base: &Pointer, l: &Load) {
