@@ -11,6 +11,7 @@ mod cli;
 mod compare;
 mod compose;
 mod correlate;
+mod distributed;
 mod embedded;
 mod examples;
 mod invalid_manifests;

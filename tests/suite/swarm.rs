@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::{free_port, root, runs, soy, text};
 
-fn docker(args: &[&str]) -> String {
+pub(super) fn docker(args: &[&str]) -> String {
     let out = std::process::Command::new("docker")
         .args(args)
         .output()
@@ -16,7 +16,7 @@ fn docker(args: &[&str]) -> String {
 }
 
 /// Objects still labelled with the stack's namespace.
-fn leftovers(stack: &str) -> String {
+pub(super) fn leftovers(stack: &str) -> String {
     let label = format!("label=com.docker.stack.namespace={stack}");
     docker(&["service", "ls", "-q", "--filter", &label])
         + &docker(&["network", "ls", "-q", "--filter", &label])
@@ -49,7 +49,7 @@ fn experiment_with(
 
 /// The demo stack without its monitoring, its gateway on a free loopback port, written as
 /// `<name>.yml` in the tests' folder; returns the port.
-fn stack_file(name: &str, image: &str, edits: &[(&str, &str)]) -> u16 {
+pub(super) fn stack_file(name: &str, image: &str, edits: &[(&str, &str)]) -> u16 {
     let port = free_port();
     let dir = root().join("target").join("test-tmp").join("swarm");
     std::fs::create_dir_all(&dir).expect("dir");
@@ -248,7 +248,7 @@ fn an_unreachable_engine_is_a_clear_error() {
     );
 }
 
-fn apply_args(m: &std::path::Path) -> Vec<String> {
+pub(super) fn apply_args(m: &std::path::Path) -> Vec<String> {
     vec![
         "apply".into(),
         m.to_str().expect("utf8").into(),
@@ -494,7 +494,7 @@ fn require_locust_image() {
     );
 }
 
-fn json_file(path: &std::path::Path) -> serde_json::Value {
+pub(super) fn json_file(path: &std::path::Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("json file")).expect("json")
 }
 
