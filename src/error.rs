@@ -51,6 +51,9 @@ pub enum Error {
     /// The Locust driver failed.
     #[error(transparent)]
     Locust(#[from] crate::load::locust::DriverError),
+    /// soy's workers on the swarm could not run the load.
+    #[error(transparent)]
+    Distributed(#[from] crate::load::distributed::DriverError),
     /// A demo service failed.
     #[error(transparent)]
     Demo(#[from] crate::demo::DemoError),
@@ -86,6 +89,7 @@ impl Error {
             | Error::Stack(_)
             | Error::Engine(_)
             | Error::Locust(_)
+            | Error::Distributed(_)
             | Error::Demo(_)
             | Error::Json(_)
             | Error::Output(_) => exit::RUNTIME,

@@ -279,9 +279,15 @@ pub struct LoadArgs {
     /// Write the results as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
-    /// Worker threads (default: the CPUs soy may run on).
+    /// Worker threads (default: the CPUs soy may run on); with --stack, load workers on the
+    /// swarm (default 1).
     #[arg(long)]
     pub workers: Option<usize>,
+    /// Send the load from soy's workers on the swarm, inside the running stack NAME (its
+    /// `docker stack` name): --host names one of its services (`http://gateway:8080`); a
+    /// coordinator is published on 127.0.0.1 (the manifest's `load.distributed.port`, or 17600).
+    #[arg(long, value_name = "NAME", conflicts_with = "locustfile")]
+    pub stack: Option<String>,
     /// Seed for random choices.
     #[arg(long)]
     pub seed: Option<u64>,

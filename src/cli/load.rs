@@ -75,6 +75,13 @@ pub fn run(args: &LoadArgs) -> Result<u8, Error> {
             (load, Default::default(), PathBuf::from("."), None)
         }
     };
+    if let Some(stack) = &args.stack {
+        let overrides = Overrides {
+            workers: None,
+            ..overrides
+        };
+        return distributed(args, stack, load, vars, &overrides, &dir, csv);
+    }
     let cfg = configure(&load, vars, &overrides, &dir, None)?;
     let live = Live::new(cfg.model == crate::manifest::model::Workload::Open);
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -95,6 +102,105 @@ pub fn run(args: &LoadArgs) -> Result<u8, Error> {
         args.json.as_deref(),
     )?;
     super::out(&results.summary())?;
+    let verdict = verdict(&results, args.exit_code_on_error);
+    if let Some(why) = &verdict.1 {
+        eprintln!("soy: {why}");
+    }
+    Ok(verdict.0)
+}
+
+/// `soy load --stack NAME --workers N`: soy's workers on the swarm, in a stack that is up.
+fn distributed(
+    args: &LoadArgs,
+    stack: &str,
+    mut load: crate::manifest::model::Load,
+    vars: std::collections::BTreeMap<String, minijinja::Value>,
+    overrides: &Overrides,
+    dir: &Path,
+    csv: Option<PathBuf>,
+) -> Result<u8, Error> {
+    use crate::load::distributed::{DistributedDriver, swarm::SwarmSetup, wire::Job};
+    let mut d = load.distributed.take().unwrap_or_default();
+    if let Some(n) = args.workers {
+        d.workers = Some(n.clamp(1, 1000) as u32);
+        d.mode = crate::manifest::model::WorkerMode::Replicated;
+    }
+    if d.mode == crate::manifest::model::WorkerMode::Replicated && d.workers.is_none() {
+        d.workers = Some(1);
+    }
+    let cfg = configure(&load, vars.clone(), overrides, dir, None)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Tokio)?;
+    let host = overrides
+        .host
+        .clone()
+        .or(load.host.clone())
+        .unwrap_or_default();
+    let target = host
+        .split_once("://")
+        .map_or(host.as_str(), |(_, r)| r)
+        .split(['/', ':', '?'])
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let services = rt
+        .block_on(async {
+            crate::stack::swarm::Swarm::connect()
+                .await?
+                .service_networks(stack)
+                .await
+        })
+        .map_err(|e| Error::Usage(format!("stack `{stack}`: {}", crate::error::flatten(&e))))?;
+    let Some((_, network)) = services.iter().find(|(name, _)| *name == target) else {
+        let names: Vec<&str> = services.iter().map(|(n, _)| n.as_str()).collect();
+        return Err(Error::Usage(if names.is_empty() {
+            format!("no stack `{stack}` is running (`docker stack ls` lists them)")
+        } else {
+            format!(
+                "soy's workers send the load inside the stack's network, so --host must name one of the services of `{stack}` ({}), not `{target}`",
+                names.join(", ")
+            )
+        }));
+    };
+    load.host = Some(host.clone());
+    let setup = SwarmSetup::new(&d, stack, target.clone(), network.clone());
+    let job = Job {
+        load: crate::manifest::model::Load {
+            host: Some(host),
+            users: overrides.users.or(load.users),
+            spawn_rate: overrides.spawn_rate.unwrap_or(load.spawn_rate),
+            run_time: overrides
+                .run_time
+                .map(crate::manifest::duration::Duration)
+                .or(load.run_time),
+            ..load.clone()
+        },
+        vars: vars
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or_default()))
+            .collect(),
+        trace: None,
+        threads: d.threads.map(|t| t as usize),
+        share: crate::load::segment::Share::WHOLE,
+        start_unix_ms: 0,
+    };
+    let logs = std::env::temp_dir().join(format!("soy-load-{}", std::process::id()));
+    let driver = DistributedDriver::new(cfg, job, setup, d.on_worker_loss, logs);
+    let results = rt.block_on(crate::load::driver::LoadDriver::run(driver, async {
+        let _ = tokio::signal::ctrl_c().await;
+    }))?;
+    write_outputs(
+        &results,
+        args.csv.clone().or(csv).as_deref(),
+        args.json.as_deref(),
+    )?;
+    super::out(&results.summary())?;
+    if let Some(why) = &results.cut {
+        eprintln!("soy: {why}");
+        return Ok(exit::RUNTIME);
+    }
     let verdict = verdict(&results, args.exit_code_on_error);
     if let Some(why) = &verdict.1 {
         eprintln!("soy: {why}");

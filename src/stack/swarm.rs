@@ -314,6 +314,26 @@ impl Swarm {
             .map_err(engine("listing services"))
     }
 
+    /// The stack's services by their short names (without the `<stack>_` prefix), each with
+    /// the first network it is attached to (for load workers that must reach it).
+    pub async fn service_networks(&self, stack: &str) -> Result<Vec<(String, String)>, StackError> {
+        let prefix = format!("{stack}_");
+        Ok(self
+            .stack_services(stack)
+            .await?
+            .into_iter()
+            .filter_map(|s| {
+                let spec = serde_json::to_value(&s.spec).ok()?;
+                let name = spec["Name"].as_str()?;
+                let net = spec.pointer("/TaskTemplate/Networks/0/Target")?.as_str()?;
+                Some((
+                    name.strip_prefix(&prefix).unwrap_or(name).to_string(),
+                    net.to_string(),
+                ))
+            })
+            .collect())
+    }
+
     /// Services of the stack with their running and desired replicas.
     pub async fn replicas(&self, stack: &str) -> Result<Vec<Replicas>, StackError> {
         let services = self.stack_services(stack).await?;

@@ -297,3 +297,118 @@ fn a_lost_coordinator_keeps_what_was_received_and_leaves_nothing() {
     assert!(dir.join("report.md").is_file());
     assert_eq!(leftovers(&stack).trim(), "");
 }
+
+/// Removes a stack deployed with `docker stack deploy` when the test ends, however it ends.
+struct Deployed(String);
+
+impl Drop for Deployed {
+    fn drop(&mut self) {
+        docker(&["stack", "rm", &self.0]);
+    }
+}
+
+/// Whether `GET path` on the gateway at `port` answers 200 (the stack has converged).
+fn answers(port: u16, path: &str) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    let req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    if s.write_all(req.as_bytes()).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).is_ok() && head.ends_with(b"200")
+}
+
+#[test]
+fn soy_load_sends_from_workers_inside_a_running_stack() {
+    requires!(docker);
+    // The coordinator's default port, 17600, is the shipped example's too.
+    let _ports = super::harness::SHIPPED_SWARM_PORTS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let stack = format!("soydl{}", std::process::id());
+    let name = "distributed-load";
+    let port = stack_file(name, "soy-demo:latest", &[]);
+    let file = root()
+        .join("target/test-tmp/swarm")
+        .join(format!("{name}.yml"));
+    let out = std::process::Command::new("docker")
+        .args(["stack", "deploy", "-c"])
+        .arg(&file)
+        .arg(&stack)
+        .output()
+        .expect("docker stack deploy");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let _up = Deployed(stack.clone());
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !answers(port, "/api/exercises") {
+        assert!(Instant::now() < deadline, "the stack never answered");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // A host that is not one of the stack's services is refused with the ones it has.
+    let (bad, _) = soy(
+        &[
+            "load",
+            "--stack",
+            &stack,
+            "--workers",
+            "2",
+            "-H",
+            "http://nope:8080",
+            "-u",
+            "2",
+            "-t",
+            "2s",
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad.stderr));
+    assert!(
+        text(&bad.stderr).contains("gateway"),
+        "{}",
+        text(&bad.stderr)
+    );
+    let before = forwarded(port);
+    let json = root().join("target/test-tmp/swarm/distributed-load.json");
+    let j = json.to_str().expect("utf8");
+    let (out, _) = soy(
+        &[
+            "load",
+            "--stack",
+            &stack,
+            "--workers",
+            "2",
+            "-H",
+            "http://gateway:8080/api/exercises",
+            "-u",
+            "4",
+            "-r",
+            "20",
+            "-t",
+            "6s",
+            "--json",
+            j,
+        ],
+        Duration::from_secs(180),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let results = json_file(&json);
+    let total = results["total"]["requests"].as_f64().expect("total");
+    let sent = forwarded(port) - before;
+    assert!(total > 100.0, "{total}");
+    assert!(
+        (sent - total).abs() <= 0.01 * total,
+        "gateway {sent} vs soy {total}"
+    );
+    assert_eq!(
+        results["distributed"]["workers"].as_array().map(Vec::len),
+        Some(2)
+    );
+    // The coordinator and workers are gone; the stack itself stays up.
+    let services = docker(&["service", "ls", "--format", "{{.Name}}"]);
+    assert!(!services.contains(&format!("{stack}_soy-")), "{services}");
+    assert!(services.contains(&format!("{stack}_gateway")), "{services}");
+}

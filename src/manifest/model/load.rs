@@ -132,6 +132,22 @@ pub struct Distributed {
     pub wait: Duration,
 }
 
+impl Default for Distributed {
+    fn default() -> Self {
+        Distributed {
+            workers: None,
+            mode: WorkerMode::default(),
+            on_worker_loss: Default::default(),
+            port: default_coordinator_port(),
+            image: default_soy_image(),
+            constraints: Vec::new(),
+            limits: None,
+            threads: None,
+            wait: default_workers_wait(),
+        }
+    }
+}
+
 /// Resource limits of a worker task.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
