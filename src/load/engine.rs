@@ -70,6 +70,9 @@ pub struct Progress {
     pub run_time: Duration,
     pub total_requests: u64,
     pub total_failures: u64,
+    /// The share of its CPUs the generator used in the second (this process's own; `None`
+    /// where it is not known).
+    pub cpu: Option<f64>,
 }
 
 /// Runs the load until `run_time` passes or `interrupt` completes. Results are complete in
@@ -120,6 +123,7 @@ pub async fn run(
     let tick = Duration::from_secs_f64(super::segment::TICK);
     let mut spawner = Spawner::new(cfg.segments.clone(), cfg.spawn_rate, tick.as_secs_f64());
     let mut changes = Vec::new();
+    let mut cpu = super::cpu::CpuWatch::default();
     let mut ticker = tokio::time::interval_at(start.into(), tick);
     tokio::pin!(interrupt);
     let deadline = start + cfg.run_time;
@@ -152,7 +156,8 @@ pub async fn run(
             }
             Some(msg) = msg_rx.recv() => {
                 if let Msg::Block(b) = msg {
-                    for p in collector.add(*b, start, cfg.run_time) {
+                    for mut p in collector.add(*b, start, cfg.run_time) {
+                        p.cpu = Some(cpu.sample());
                         on_second(&p);
                     }
                 }
@@ -182,7 +187,9 @@ pub async fn run(
     } else {
         cfg.run_time
     });
-    Ok(collector.finish(&cfg, started_at, elapsed, interrupted))
+    let mut results = collector.finish(&cfg, started_at, elapsed, interrupted);
+    results.generator_cpu = cpu.summary(cfg.warmup.as_secs() as usize);
+    Ok(results)
 }
 
 /// Serves the generator's exposition (and the stack's, `extra_metrics`) on `metrics_port`
@@ -391,6 +398,7 @@ impl Collector {
                     run_time,
                     total_requests: self.requests,
                     total_failures: self.failures,
+                    cpu: None,
                 });
             }
             self.next += 1;

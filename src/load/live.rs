@@ -11,6 +11,8 @@ use super::engine::Progress;
 pub struct Live {
     bar: Option<ProgressBar>,
     unit: &'static str,
+    /// The busy-CPU warning has been printed (once, on a log).
+    warned: std::cell::Cell<bool>,
 }
 
 impl Live {
@@ -26,12 +28,13 @@ impl Live {
         Live {
             bar,
             unit: if open { "it/s" } else { "users" },
+            warned: std::cell::Cell::new(false),
         }
     }
 
     pub fn update(&self, p: &Progress) {
         let r = &p.row;
-        let line = format!(
+        let mut line = format!(
             "{:>5}s / {}s  target {:.0} {}  active {}  {} req/s  p95 {:.1} ms  failures {} ({} total of {})",
             r.second + 1,
             p.run_time.as_secs(),
@@ -44,6 +47,17 @@ impl Live {
             p.total_failures,
             p.total_requests
         );
+        if let Some(cpu) = p.cpu.filter(|c| *c > super::cpu::BUSY) {
+            let warning = format!(
+                "CPU {:.0}%: soy may be the bottleneck, not the target",
+                cpu * 100.0
+            );
+            if self.bar.is_none() && !self.warned.replace(true) {
+                eprintln!("soy: warning at {}s: {warning}", r.second + 1);
+            }
+            line.push_str("  ");
+            line.push_str(&warning);
+        }
         match &self.bar {
             Some(b) => {
                 b.set_message(line);

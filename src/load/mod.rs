@@ -4,6 +4,7 @@
 //! send them through `crate::http`, recording into `stats`; `results` gathers the outcome, which
 //! `locust_csv` and `live` present.
 
+pub mod cpu;
 pub mod distributed;
 pub mod driver;
 pub mod engine;

@@ -144,6 +144,10 @@ pub struct Results {
     /// the interval-log files the run directory keeps; soy's own generator only.
     #[serde(skip)]
     pub latency: Option<super::hlog::LatencyLogs>,
+    /// How much of its CPU soy's generator used (this process's; a distributed run's workers
+    /// report theirs in `distributed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator_cpu: Option<super::cpu::GeneratorCpu>,
     /// What only a distributed run has: its workers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub distributed: Option<super::distributed::DistributedInfo>,
@@ -272,6 +276,7 @@ impl Results {
             driver: soy_driver(),
             locust: None,
             latency: None,
+            generator_cpu: None,
             distributed: None,
             cut: None,
         }

@@ -142,9 +142,24 @@ pub struct LoadSummary {
     /// Locust's workers (`processes`): each one's most users and last state.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub workers: Vec<WorkerSummary>,
+    /// How much of its CPU soy's generator used (this machine's process).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator_cpu: Option<GeneratorCpuSummary>,
     /// soy's workers on the swarm (`load.distributed`): what each sent and used.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub soy_workers: Vec<SoyWorkerSummary>,
+}
+
+/// soy's generator's CPU over the measured window.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct GeneratorCpuSummary {
+    /// The CPUs it could use.
+    pub cpus: f64,
+    /// Share of them used, on average and in the busiest second (0 to 1).
+    pub mean: f64,
+    pub max: f64,
+    /// Seconds above 90%: the generator, not the system under test, may have set the pace.
+    pub busy_seconds: u64,
 }
 
 /// One of soy's load workers (`load.distributed`).
@@ -172,9 +187,6 @@ pub struct SoyWorkerSummary {
     pub error: Option<String>,
 }
 
-/// CPU share above which a generator is called a likely bottleneck (Locust warns at 90%).
-pub const BUSY_CPU: f64 = 0.9;
-
 impl SoyWorkerSummary {
     fn of(w: &crate::load::distributed::wire::WorkerReport) -> SoyWorkerSummary {
         let cpu = if w.wall_s > 0.0 && w.cpus > 0.0 {
@@ -193,12 +205,23 @@ impl SoyWorkerSummary {
             } else {
                 w.met as f64 / w.planned as f64
             },
-            bottleneck: cpu > BUSY_CPU,
+            bottleneck: cpu > crate::load::cpu::BUSY,
             lost: w.lost.clone(),
             last_second: w.last_second,
             error: w.error.clone(),
         }
     }
+}
+
+/// The warning of a generator that was busy most of a second (as Locust warns above 90%).
+fn busy_note(r: &Results) -> Option<String> {
+    let c = r.generator_cpu.as_ref().filter(|c| c.busy_seconds > 0)?;
+    Some(format!(
+        "soy's generator used more than 90% of its {} CPU(s) for {} s of the measured window (mean {:.0}%): it is a likely bottleneck, and its own queueing is part of these latencies. Give it more CPUs, or spread it over machines with `load.distributed`.",
+        c.cpus,
+        c.busy_seconds,
+        c.mean * 100.0
+    ))
 }
 
 /// What a reader of a distributed run's numbers should know.
@@ -330,7 +353,12 @@ impl LoadSummary {
                 })
                 .collect(),
             driver: r.driver.clone(),
-            note: r.distributed.as_ref().map(distributed_note).or_else(|| r.locust.as_ref().map(|l| {
+            note: r
+                .distributed
+                .as_ref()
+                .map(distributed_note)
+                .or_else(|| busy_note(r))
+                .or_else(|| r.locust.as_ref().map(|l| {
                 let mut note = format!(
                     "Locust {} ran the load; it rounds each response time to two significant digits (whole milliseconds below 100 ms), so these percentiles are Locust's and rounded as it rounds them.",
                     l.version
@@ -369,6 +397,12 @@ impl LoadSummary {
                     lost_at_s: w.lost_at_s,
                 })
                 .collect(),
+            generator_cpu: r.generator_cpu.as_ref().map(|c| GeneratorCpuSummary {
+                cpus: c.cpus,
+                mean: c.mean,
+                max: c.max,
+                busy_seconds: c.busy_seconds,
+            }),
             soy_workers: r
                 .distributed
                 .iter()
@@ -387,4 +421,44 @@ pub fn schema_text() -> String {
     let mut text = serde_json::to_string_pretty(&schema.to_value()).unwrap_or_default();
     text.push('\n');
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::distributed::{DistributedInfo, OnLoss, wire::WorkerReport};
+
+    #[test]
+    fn a_busy_generator_and_a_lost_worker_are_told() {
+        let worker = |index: u64, cpu_s: f64, lost: bool| WorkerReport {
+            index,
+            name: format!("w{index}"),
+            requests: 100,
+            met: 50,
+            planned: 50,
+            planned_total: if lost { 100 } else { 50 },
+            cpu_s,
+            cpus: 0.5,
+            wall_s: 10.0,
+            last_second: Some(9),
+            lost: lost.then(|| "its connection closed before its end".into()),
+            ..WorkerReport::default()
+        };
+        let d = DistributedInfo {
+            workers: vec![worker(0, 4.8, false), worker(1, 1.0, true)],
+            on_worker_loss: OnLoss::Continue,
+            unsent: 50.0 / 150.0,
+            coordinator_lost: false,
+        };
+        let note = distributed_note(&d);
+        assert!(note.contains("1 of 2 workers were lost"), "{note}");
+        assert!(note.contains("33.3% of the plan was not sent"), "{note}");
+        assert!(
+            note.contains("Likely generator bottleneck: w0 (96% CPU)"),
+            "{note}"
+        );
+        let rows: Vec<SoyWorkerSummary> = d.workers.iter().map(SoyWorkerSummary::of).collect();
+        assert!(rows[0].bottleneck && !rows[1].bottleneck);
+        assert_eq!(rows[1].plan_met, 1.0);
+    }
 }

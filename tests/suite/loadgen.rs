@@ -400,3 +400,36 @@ fn http2_with_prior_knowledge() {
     assert_eq!(r.total.failures, 0, "{:?}", r.failures);
     assert!(s.hits("/h2") > 10 && s.hits("/form") > 10);
 }
+
+#[test]
+fn a_generator_that_uses_all_its_cpu_says_so() {
+    // soy pinned to one CPU, sending as fast as it can: its one CPU is busy (the server,
+    // in this test process, runs on the others).
+    let s = Server::start();
+    let json = root().join("target/test-tmp/busy-generator.json");
+    let _ = std::fs::remove_file(&json);
+    let out = std::process::Command::new("taskset")
+        .args(["-c", "0"])
+        .arg(env!("CARGO_BIN_EXE_soy"))
+        .args(["load", "--host", &s.url(), "-c", "32", "-t", "4s", "--json"])
+        .arg(&json)
+        .output()
+        .expect("taskset (util-linux)");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("results")).expect("json");
+    let cpu = &r["generator_cpu"];
+    assert_eq!(cpu["cpus"], 1.0, "{cpu}");
+    let (mean, max) = (cpu["mean"].as_f64().unwrap(), cpu["max"].as_f64().unwrap());
+    // Sending flat out, it used a good part of its CPU (all of it on an idle machine; the
+    // tests running beside it take some).
+    assert!(mean > 0.3 && mean <= max && max <= 1.0, "{cpu}");
+    // The live line warns exactly when a second was busy.
+    let busy = cpu["busy_seconds"].as_u64().unwrap_or(0) > 0;
+    assert_eq!(
+        text(&out.stderr).contains("soy may be the bottleneck"),
+        busy,
+        "{cpu}: {}",
+        text(&out.stderr)
+    );
+}

@@ -30,24 +30,7 @@ pub enum WorkerError {
     Unexpected(String),
 }
 
-/// The CPUs this process may use: the CPUs it may run on, or its cgroup's quota when that is
-/// less (a task limited to `cpus: 0.5` has half a CPU, which `available_parallelism` rounds
-/// up to one).
-pub fn cpus() -> f64 {
-    let cores = std::thread::available_parallelism().map_or(1.0, |n| n.get() as f64);
-    let quota = std::fs::read_to_string("/sys/fs/cgroup/cpu.max")
-        .ok()
-        .and_then(|s| quota(&s));
-    quota.map_or(cores, |q| q.min(cores))
-}
-
-/// A cgroup v2 `cpu.max` (`50000 100000`, or `max 100000`) as CPUs.
-fn quota(text: &str) -> Option<f64> {
-    let mut it = text.split_whitespace();
-    let q: f64 = it.next()?.parse().ok()?;
-    let period: f64 = it.next()?.parse().ok()?;
-    (q > 0.0 && period > 0.0).then(|| q / period)
-}
+pub use crate::load::cpu::cpus;
 
 fn host_name() -> String {
     std::fs::read_to_string("/etc/hostname")
@@ -212,14 +195,4 @@ pub(super) fn kind(f: &Frame) -> String {
         .ok()
         .and_then(|v| v["type"].as_str().map(|s| format!("`{s}`")))
         .unwrap_or_else(|| "a message".into())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_cgroup_quota_reads_as_cpus() {
-        assert_eq!(super::quota("50000 100000\n"), Some(0.5));
-        assert_eq!(super::quota("max 100000\n"), None);
-        assert_eq!(super::quota(""), None);
-    }
 }

@@ -272,6 +272,7 @@ impl LocustDriver {
                     total_requests: last.map_or(0, |s| s.total.requests),
                     total_failures: last.map_or(0, |s| s.total.failures),
                     row,
+                    cpu: None,
                 });
             }
         }
@@ -354,6 +355,7 @@ impl LocustDriver {
                 most_workers: rows.most_workers,
             }),
             latency: None,
+            generator_cpu: None,
             distributed: None,
             cut: None,
         }
