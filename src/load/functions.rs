@@ -32,6 +32,11 @@ pub fn uniform(a: f64, b: f64) -> f64 {
     RNG.with(|r| r.borrow_mut().random_range(a..=b))
 }
 
+/// `random(a, b)`: a uniform integer in `[a, b]`; `None` when `b < a`.
+pub fn random(a: i64, b: i64) -> Option<i64> {
+    (b >= a).then(|| RNG.with(|r| r.borrow_mut().random_range(a..=b)))
+}
+
 pub fn register(env: &mut Environment<'static>) {
     env.add_function("random", |a: i64, b: i64| -> Result<i64, Error> {
         if b < a {
@@ -40,7 +45,7 @@ pub fn register(env: &mut Environment<'static>) {
                 format!("random({a}, {b}): the second bound is lower"),
             ));
         }
-        Ok(RNG.with(|r| r.borrow_mut().random_range(a..=b)))
+        Ok(random(a, b).unwrap_or(a))
     });
     env.add_function("choice", |items: Vec<Value>| -> Result<Value, Error> {
         if items.is_empty() {

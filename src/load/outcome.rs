@@ -7,8 +7,32 @@ use super::failure::Failure;
 use super::scenario::{CompiledRequest, Extract};
 use crate::http::http1::Response;
 
+/// The value at `pointer` in a JSON body: found by scanning when it can be (no document is
+/// built), else from the whole body parsed once into `parsed`.
+fn pointed(
+    body: &[u8],
+    pointer: &str,
+    parsed: &mut Option<serde_json::Value>,
+) -> Result<Option<serde_json::Value>, Failure> {
+    if parsed.is_none() {
+        if let Some(v) = super::json_scan::find(body, pointer)
+            .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(bytes).ok())
+        {
+            return Ok(Some(v));
+        }
+        *parsed = Some(
+            serde_json::from_slice(body)
+                .map_err(|e| Failure::Check(format!("body is not JSON: {e}")))?,
+        );
+    }
+    Ok(parsed.as_ref().and_then(|d| d.pointer(pointer)).cloned())
+}
+
 /// Checks `resp` against the request's checks; on success returns the extracted values.
-pub fn evaluate(req: &CompiledRequest, resp: &Response) -> Result<Vec<(String, JValue)>, Failure> {
+pub fn evaluate<'r>(
+    req: &'r CompiledRequest,
+    resp: &Response,
+) -> Result<Vec<(&'r str, JValue)>, Failure> {
     let check = req.check.as_ref();
     match check.and_then(|c| c.status) {
         Some(want) if want != resp.status => {
@@ -21,15 +45,6 @@ pub fn evaluate(req: &CompiledRequest, resp: &Response) -> Result<Vec<(String, J
         _ => {}
     }
     let mut parsed: Option<serde_json::Value> = None;
-    let mut json = |resp: &Response| -> Result<serde_json::Value, Failure> {
-        if parsed.is_none() {
-            parsed = Some(
-                serde_json::from_slice(&resp.body)
-                    .map_err(|e| Failure::Check(format!("body is not JSON: {e}")))?,
-            );
-        }
-        Ok(parsed.clone().unwrap_or_default())
-    };
     if let Some(c) = check {
         if let Some(needle) = &c.body_contains {
             if !memchr_contains(&resp.body, needle.as_bytes()) {
@@ -37,9 +52,8 @@ pub fn evaluate(req: &CompiledRequest, resp: &Response) -> Result<Vec<(String, J
             }
         }
         if let Some(jc) = &c.json {
-            let doc = json(resp)?;
-            match doc.pointer(&jc.pointer) {
-                Some(v) if *v == jc.equals => {}
+            match pointed(&resp.body, &jc.pointer, &mut parsed)? {
+                Some(v) if v == jc.equals => {}
                 Some(v) => {
                     return Err(Failure::Check(format!(
                         "{} is {v}, expected {}",
@@ -54,11 +68,9 @@ pub fn evaluate(req: &CompiledRequest, resp: &Response) -> Result<Vec<(String, J
     for (name, ex) in &req.extract {
         let value = match ex {
             Extract::Json(ptr) => {
-                let doc = json(resp)?;
-                let v = doc
-                    .pointer(ptr)
+                let v = pointed(&resp.body, ptr, &mut parsed)?
                     .ok_or_else(|| Failure::Check(format!("extract `{name}`: {ptr} is missing")))?;
-                JValue::from_serialize(v)
+                JValue::from_serialize(&v)
             }
             Extract::Regex(re) => {
                 let body = String::from_utf8_lossy(&resp.body);
@@ -79,7 +91,7 @@ pub fn evaluate(req: &CompiledRequest, resp: &Response) -> Result<Vec<(String, J
                 JValue::from(v.1.clone())
             }
         };
-        out.push((name.clone(), value));
+        out.push((name.as_str(), value));
     }
     Ok(out)
 }

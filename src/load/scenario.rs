@@ -16,7 +16,9 @@ use crate::manifest::model::{Check, Extractor, Load, Method, Request, Step, Thin
 #[derive(Debug, Clone)]
 pub enum Part {
     Static(String),
-    Template(String),
+    /// Its source (minijinja's template name) and, for the forms soy renders itself, the
+    /// fast form.
+    Template(String, Option<super::fast::Fast>),
 }
 
 /// A request body.
@@ -205,9 +207,17 @@ impl Scenario {
                 && r.query.iter().all(|(_, p)| plain(p))
                 && body_plain
             {
-                let mut buf = Vec::new();
-                if let Ok(t) = super::render::render_into(self, i, &JValue::UNDEFINED, &mut buf) {
-                    self.requests[i].fixed = Some((t, buf));
+                let mut buf = String::new();
+                let empty = BTreeMap::new();
+                let ctx = super::fast::Ctx {
+                    vars: &empty,
+                    index: 0,
+                    iteration: 0,
+                    extracted: &empty,
+                };
+                if let Ok(t) = super::render::render_into(self, i, &ctx, &mut buf) {
+                    let t = t.into_owned();
+                    self.requests[i].fixed = Some((t, buf.into_bytes()));
                 }
             }
         }
@@ -240,7 +250,7 @@ impl Builder {
                     template: s.to_string(),
                     source,
                 })?;
-            Ok(Part::Template(s.to_string()))
+            Ok(Part::Template(s.to_string(), super::fast::compile(s)))
         } else {
             Ok(Part::Static(s.to_string()))
         }

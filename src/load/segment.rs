@@ -234,8 +234,7 @@ mod tests {
                         got.extend(
                             Arrivals::new(&segments, 10.0)
                                 .enumerate()
-                                .filter(|(n, _)| s.owns(*n as u64))
-                                .map(|(n, t)| (n, t)),
+                                .filter(|(n, _)| s.owns(*n as u64)),
                         );
                     }
                 }

@@ -32,7 +32,7 @@ pub struct User {
     pub iteration: u64,
     extracted: BTreeMap<String, JValue>,
     conn: Option<(Target, Link)>,
-    buf: Vec<u8>,
+    buf: String,
 }
 
 /// A user's connection: HTTP/1.1 (soy's own client) or HTTP/2 (hyper).
@@ -87,21 +87,17 @@ impl User {
             iteration: 0,
             extracted: BTreeMap::new(),
             conn: None,
-            buf: Vec::with_capacity(512),
+            buf: String::new(),
         }
     }
 
-    fn context(&self, sc: &Scenario) -> JValue {
-        let mut map: BTreeMap<String, JValue> = sc.vars.clone();
-        map.insert(
-            "user".into(),
-            JValue::from_serialize(serde_json::json!({"index": self.index})),
-        );
-        map.insert("iteration".into(), JValue::from(self.iteration));
-        for (k, v) in &self.extracted {
-            map.insert(k.clone(), v.clone());
+    fn context<'a>(&'a self, sc: &'a Scenario) -> super::fast::Ctx<'a> {
+        super::fast::Ctx {
+            vars: &sc.vars,
+            index: self.index,
+            iteration: self.iteration,
+            extracted: &self.extracted,
         }
-        JValue::from(map)
     }
 
     /// Sends request `idx`, records it, and returns whether it succeeded. With `scheduled`
@@ -117,7 +113,7 @@ impl User {
             None => match render::render_into(sc, idx, &self.context(sc), &mut buf) {
                 Ok(t) => {
                     rendered = t;
-                    (&rendered, &buf)
+                    (&*rendered, buf.as_bytes())
                 }
                 Err(f) => {
                     self.buf = buf;
@@ -145,7 +141,12 @@ impl User {
         match outcome {
             Ok((len, extracted)) => {
                 for (k, v) in extracted {
-                    self.extracted.insert(k, v);
+                    match self.extracted.get_mut(k) {
+                        Some(slot) => *slot = v,
+                        None => {
+                            self.extracted.insert(k.to_string(), v);
+                        }
+                    }
                 }
                 record(w, req.stat, t0, scheduled, len, None);
                 true

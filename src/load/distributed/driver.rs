@@ -173,14 +173,12 @@ impl DistributedDriver {
                 Frame::Waiting {
                     connected,
                     expected,
-                } => {
-                    if told != Some(connected) {
-                        told = Some(connected);
-                        eprintln!(
-                            "soy: {connected} of {} load worker(s) connected to the coordinator",
-                            expected.map_or("the".into(), |n| n.to_string())
-                        );
-                    }
+                } if told != Some(connected) => {
+                    told = Some(connected);
+                    eprintln!(
+                        "soy: {connected} of {} load worker(s) connected to the coordinator",
+                        expected.map_or("the".into(), |n| n.to_string())
+                    );
                 }
                 Frame::Failed { why } => return Err(DriverError::NotStarted(why)),
                 _ => {}
