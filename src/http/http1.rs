@@ -113,6 +113,31 @@ pub async fn open(
     Ok((stream, false))
 }
 
+thread_local! {
+    /// Read buffers of this thread's idle connections: a connection holds one only while a
+    /// response is being read, so thousands of idle users cost no buffer each.
+    static POOL: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Most buffers kept in a thread's pool (the responses read at once, at most).
+const POOL_MAX: usize = 64;
+
+fn pooled() -> Vec<u8> {
+    POOL.with(|p| p.borrow_mut().pop())
+        .unwrap_or_else(|| vec![0; BUF])
+}
+
+fn give_back(buf: Vec<u8>) {
+    if buf.len() == BUF {
+        POOL.with(|p| {
+            let mut p = p.borrow_mut();
+            if p.len() < POOL_MAX {
+                p.push(buf);
+            }
+        });
+    }
+}
+
 /// Opens an HTTP/1.1 connection.
 pub async fn connect(target: &Target, tls: &Arc<rustls::ClientConfig>) -> Result<Conn, Error> {
     Ok(Conn::new(open(target, tls).await?.0))
@@ -122,7 +147,7 @@ impl Conn {
     pub fn new(stream: Stream) -> Conn {
         Conn {
             stream,
-            buf: vec![0; BUF],
+            buf: Vec::new(),
             start: 0,
             end: 0,
             reusable: true,
@@ -147,6 +172,20 @@ impl Conn {
             .write_all(request)
             .await
             .map_err(|e| io_failure(&e))?;
+        if self.buf.is_empty() {
+            self.buf = pooled();
+        }
+        let r = self.read_response(head, want).await;
+        // Nothing left over (no pipelined bytes): the buffer goes back to the pool.
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+            give_back(std::mem::take(&mut self.buf));
+        }
+        r
+    }
+
+    async fn read_response(&mut self, head: bool, want: Want) -> Result<Response, Error> {
         let mut resp = Response::default();
         let (head_len, framing) = self.read_head(&mut resp, want).await?;
         self.start += head_len;
@@ -161,11 +200,6 @@ impl Conn {
             }
         }
         self.served += 1;
-        if self.buf.len() > BUF && self.start == self.end {
-            self.buf = vec![0; BUF];
-            self.start = 0;
-            self.end = 0;
-        }
         Ok(resp)
     }
 

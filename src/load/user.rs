@@ -32,7 +32,29 @@ pub struct User {
     pub iteration: u64,
     extracted: BTreeMap<String, JValue>,
     conn: Option<(Target, Link)>,
-    buf: String,
+}
+
+thread_local! {
+    /// Request buffers of this thread's users, held only while a request is rendered and
+    /// sent (an idle user holds none).
+    static BUFFERS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+fn buffer() -> String {
+    BUFFERS
+        .with(|b| b.borrow_mut().pop())
+        .unwrap_or_else(|| String::with_capacity(512))
+}
+
+fn give_back(buf: String) {
+    if buf.capacity() > 0 && buf.capacity() <= 64 * 1024 {
+        BUFFERS.with(|b| {
+            let mut b = b.borrow_mut();
+            if b.len() < 64 {
+                b.push(buf);
+            }
+        });
+    }
 }
 
 /// A user's connection: HTTP/1.1 (soy's own client) or HTTP/2 (hyper).
@@ -87,7 +109,6 @@ impl User {
             iteration: 0,
             extracted: BTreeMap::new(),
             conn: None,
-            buf: String::new(),
         }
     }
 
@@ -106,7 +127,11 @@ impl User {
         let sc = &w.sc;
         let req = &sc.requests[idx];
         let t0 = Instant::now();
-        let mut buf = std::mem::take(&mut self.buf);
+        let mut buf = if req.fixed.is_some() {
+            String::new()
+        } else {
+            buffer()
+        };
         let rendered;
         let (target, bytes): (&Target, &[u8]) = match &req.fixed {
             Some((t, b)) => (t, b),
@@ -116,7 +141,7 @@ impl User {
                     (&*rendered, buf.as_bytes())
                 }
                 Err(f) => {
-                    self.buf = buf;
+                    give_back(buf);
                     record(w, req.stat, t0, scheduled, 0, Some(f));
                     return false;
                 }
@@ -128,7 +153,7 @@ impl User {
             send(&mut self.conn, sc, target, bytes, head, req.want),
         )
         .await;
-        self.buf = buf;
+        give_back(buf);
         let result = match sent {
             Ok(r) => r,
             Err(_) => {
@@ -189,10 +214,12 @@ pub fn pick(sc: &Scenario) -> usize {
 /// The closed-model loop of one user: on-start, then tasks with think time, until aborted.
 pub async fn closed_loop(w: std::rc::Rc<Worker>, index: u64) {
     let mut user = User::new(index);
-    user.start(&w).await;
+    Box::pin(user.start(&w)).await;
     loop {
         let task = pick(&w.sc);
-        user.task(&w, task, None).await;
+        // Boxed: the request's state lives on the heap only while it runs, so a user that
+        // thinks holds little more than its own fields.
+        Box::pin(user.task(&w, task, None)).await;
         let think = w.sc.tasks[task].think;
         let pause = functions::uniform(think.min.as_secs_f64(), think.max.as_secs_f64());
         if pause > 0.0 {
