@@ -118,6 +118,39 @@ impl Swarm {
         })
     }
 
+    /// Keeps the output of services run beside a stack for one phase: the first task of
+    /// `main` in `main_log`, each task of `workers` in `dir/<prefix>-<slot>.log`. A log that
+    /// cannot be kept is said (`what` names them) and the others are still written.
+    pub async fn keep_logs(
+        &self,
+        main: (&str, &Path),
+        workers: (&str, &str),
+        dir: &Path,
+        what: &str,
+    ) {
+        let mut keep: Vec<(String, std::path::PathBuf)> = Vec::new();
+        let first = self
+            .task_states(main.0)
+            .await
+            .ok()
+            .and_then(|mut t| t.pop());
+        if let Some(id) = first.and_then(|t| t.container) {
+            keep.push((id, main.1.to_path_buf()));
+        }
+        let tasks = self.task_states(workers.0).await.unwrap_or_default();
+        for (i, t) in tasks.into_iter().enumerate() {
+            if let Some(id) = t.container {
+                let n = t.slot.unwrap_or(i as u64 + 1);
+                keep.push((id, dir.join(format!("{}-{n}.log", workers.1))));
+            }
+        }
+        for (id, path) in keep {
+            if let Err(e) = self.write_logs(&id, &path).await {
+                eprintln!("soy: cannot keep {what}: {}", crate::error::flatten(&e));
+            }
+        }
+    }
+
     /// Removes one service (its tasks are stopped by the Engine).
     pub async fn remove_service(&self, name: &str) -> Result<(), StackError> {
         self.docker

@@ -225,29 +225,51 @@ fn a_worker_killed_mid_run_is_named_and_the_others_go_on() {
     assert_eq!(leftovers(&stack).trim(), "");
 }
 
-#[test]
-fn a_worker_lost_under_abort_ends_the_run_incomplete() {
-    requires!(docker);
-    let stack = format!("soyda{}", std::process::id());
-    let name = "distributed-worker-abort";
+/// Runs 60 s of 6 users from 2 workers, kills the first container of service `<stack>_<kill>`
+/// once the gateway has forwarded `after` requests, and expects exit 3 with the run
+/// incomplete for a reason containing `why`; returns the run's results.
+fn killed_run(
+    name: &str,
+    stack: &str,
+    distributed: &str,
+    kill: &str,
+    after: f64,
+    why: &str,
+) -> serde_json::Value {
     let (m, port) = experiment(
         name,
-        &stack,
+        stack,
         "  users: 6\n  spawn_rate: 20\n  run_time: 60s\n  think_time: {min: 20ms, max: 40ms}\n",
-        "workers: 2, on_worker_loss: abort",
+        distributed,
     );
     let child = start(&m);
-    wait_for_load(port, 500.0);
-    docker(&["kill", &container_of(&format!("{stack}_soy-worker"))]);
+    wait_for_load(port, after);
+    docker(&["kill", &container_of(&format!("{stack}_{kill}"))]);
     let out = child.wait_with_output().expect("wait");
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     let dir = latest(name);
     let summary = json_file(&dir.join("summary.json"));
     assert_eq!(summary["status"], "incomplete", "{summary}");
     let reason = summary["reason"].as_str().unwrap_or("");
-    assert!(reason.contains("on_worker_loss: abort"), "{reason}");
+    assert!(reason.contains(why), "{reason}");
+    assert!(dir.join("report.md").is_file());
+    assert_eq!(leftovers(stack).trim(), "");
+    json_file(&dir.join("results.json"))
+}
+
+#[test]
+fn a_worker_lost_under_abort_ends_the_run_incomplete() {
+    requires!(docker);
+    let stack = format!("soyda{}", std::process::id());
+    let results = killed_run(
+        "distributed-worker-abort",
+        &stack,
+        "workers: 2, on_worker_loss: abort",
+        "soy-worker",
+        500.0,
+        "on_worker_loss: abort",
+    );
     // What was sent until then is kept, and the run ended well before its 60 s.
-    let results = json_file(&dir.join("results.json"));
     assert!(
         results["total"]["requests"].as_u64().unwrap_or(0) > 200,
         "{results}"
@@ -256,36 +278,20 @@ fn a_worker_lost_under_abort_ends_the_run_incomplete() {
         results["duration_s"].as_f64().unwrap_or(99.0) < 45.0,
         "{results}"
     );
-    assert_eq!(leftovers(&stack).trim(), "");
 }
 
 #[test]
 fn a_lost_coordinator_keeps_what_was_received_and_leaves_nothing() {
     requires!(docker);
     let stack = format!("soydc{}", std::process::id());
-    let name = "distributed-coordinator-lost";
-    let (m, port) = experiment(
-        name,
+    let results = killed_run(
+        "distributed-coordinator-lost",
         &stack,
-        "  users: 6\n  spawn_rate: 20\n  run_time: 60s\n  think_time: {min: 20ms, max: 40ms}\n",
         "workers: 2",
+        "soy-coordinator",
+        300.0,
+        "coordinator was lost",
     );
-    let child = start(&m);
-    wait_for_load(port, 300.0);
-    docker(&["kill", &container_of(&format!("{stack}_soy-coordinator"))]);
-    let out = child.wait_with_output().expect("wait");
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
-    let dir = latest(name);
-    let summary = json_file(&dir.join("summary.json"));
-    assert_eq!(summary["status"], "incomplete", "{summary}");
-    assert!(
-        summary["reason"]
-            .as_str()
-            .unwrap_or("")
-            .contains("coordinator was lost"),
-        "{summary}"
-    );
-    let results = json_file(&dir.join("results.json"));
     assert!(
         results["total"]["requests"].as_u64().unwrap_or(0) > 100,
         "{results}"
@@ -294,8 +300,6 @@ fn a_lost_coordinator_keeps_what_was_received_and_leaves_nothing() {
         results["distributed"]["coordinator_lost"], true,
         "{results}"
     );
-    assert!(dir.join("report.md").is_file());
-    assert_eq!(leftovers(&stack).trim(), "");
 }
 
 /// Removes a stack deployed with `docker stack deploy` when the test ends, however it ends.

@@ -6,7 +6,7 @@
 //! this node with its port published in host mode, which soy reads on 127.0.0.1; the workers
 //! find it by its service name and send their load to `load.host` inside the network.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -190,38 +190,21 @@ impl Deployed {
             .pop()
     }
 
-    /// The workers' tasks.
-    pub async fn workers(&self) -> Vec<TaskState> {
-        self.sw
-            .task_states(&self.setup.worker())
-            .await
-            .unwrap_or_default()
-    }
-
     /// Keeps every container's output beside `dir` (`soy-coordinator.log`,
     /// `soy-worker-<slot>.log`), then removes both services.
     pub async fn finish(self, dir: &Path) {
         if let Err(e) = std::fs::create_dir_all(dir) {
             eprintln!("soy: cannot create {}: {e}", dir.display());
         }
-        let mut keep: Vec<(String, PathBuf)> = Vec::new();
-        if let Some(id) = self.coordinator().await.and_then(|t| t.container) {
-            keep.push((id, dir.join("soy-coordinator.log")));
-        }
-        for (i, t) in self.workers().await.into_iter().enumerate() {
-            if let Some(id) = t.container {
-                let n = t.slot.unwrap_or(i as u64 + 1);
-                keep.push((id, dir.join(format!("soy-worker-{n}.log"))));
-            }
-        }
-        for (id, path) in keep {
-            if let Err(e) = self.sw.write_logs(&id, &path).await {
-                eprintln!(
-                    "soy: cannot keep a load worker's output: {}",
-                    crate::error::flatten(&e)
-                );
-            }
-        }
+        let (coordinator, worker) = (self.setup.coordinator(), self.setup.worker());
+        self.sw
+            .keep_logs(
+                (&coordinator, &dir.join("soy-coordinator.log")),
+                (&worker, "soy-worker"),
+                dir,
+                "a load worker's output",
+            )
+            .await;
         self.remove().await;
     }
 

@@ -270,32 +270,16 @@ impl Deployed {
     /// Keeps every container's output (the master's in `log`, each worker's beside it as
     /// `locust-worker-<slot>.log`), then removes both services.
     pub async fn finish(self, log: &Path) {
-        let mut keep: Vec<(String, PathBuf)> = Vec::new();
-        if let Some(id) = self.master_task().await.and_then(|t| t.container) {
-            keep.push((id, log.to_path_buf()));
-        }
         let dir = log.parent().map_or_else(PathBuf::new, Path::to_path_buf);
-        for (i, t) in self
-            .sw
-            .task_states(&self.setup.worker())
-            .await
-            .unwrap_or_default()
-            .into_iter()
-            .enumerate()
-        {
-            if let Some(id) = t.container {
-                let n = t.slot.unwrap_or(i as u64 + 1);
-                keep.push((id, dir.join(format!("locust-worker-{n}.log"))));
-            }
-        }
-        for (id, path) in keep {
-            if let Err(e) = self.sw.write_logs(&id, &path).await {
-                eprintln!(
-                    "soy: cannot keep Locust's output: {}",
-                    crate::error::flatten(&e)
-                );
-            }
-        }
+        let (master, worker) = (self.setup.master(), self.setup.worker());
+        self.sw
+            .keep_logs(
+                (&master, log),
+                (&worker, "locust-worker"),
+                &dir,
+                "Locust's output",
+            )
+            .await;
         self.remove().await;
     }
 
