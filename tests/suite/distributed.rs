@@ -176,6 +176,35 @@ fn an_open_model_split_over_workers_keeps_the_planned_arrival_rate() {
 }
 
 #[test]
+fn a_global_service_runs_one_worker_per_node_and_waits_for_just_those() {
+    requires!(docker);
+    let stack = format!("soydg{}", std::process::id());
+    let name = "distributed-global";
+    let (m, _) = experiment(
+        name,
+        &stack,
+        "  users: 4\n  spawn_rate: 20\n  run_time: 6s\n  think_time: {min: 10ms, max: 20ms}\n",
+        "mode: global",
+    );
+    let args = apply_args(&m);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (out, _) = soy(&args, Duration::from_secs(300));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let nodes = docker(&["node", "ls", "-q"]).lines().count();
+    let dir = latest(name);
+    let results = json_file(&dir.join("results.json"));
+    let workers = results["distributed"]["workers"]
+        .as_array()
+        .expect("workers");
+    assert_eq!(workers.len(), nodes, "one worker per node: {workers:?}");
+    // The coordinator knew how many to wait for (not "any, for `wait`").
+    let log = std::fs::read_to_string(dir.join("logs/soy-coordinator.log")).expect("log");
+    assert!(log.contains(&format!("{nodes} expected")), "{log}");
+    assert!(results["total"]["requests"].as_u64().unwrap_or(0) > 100);
+    assert_eq!(leftovers(&stack).trim(), "");
+}
+
+#[test]
 fn a_worker_killed_mid_run_is_named_and_the_others_go_on() {
     requires!(docker);
     let stack = format!("soydk{}", std::process::id());

@@ -120,10 +120,16 @@ impl DistributedDriver {
     > {
         let waited = Duration::from_secs(60) + self.setup.wait;
         let until = Instant::now() + waited;
+        // A global service's count is the nodes it runs on: known once the orchestrator has
+        // made its tasks (otherwise the coordinator takes those connected after `wait`).
+        let workers = match self.setup.workers {
+            Some(n) => Some(u64::from(n)),
+            None => d.global_workers(Duration::from_secs(15)).await,
+        };
         let order = Frame::Order(Box::new(Order {
             job: self.job.clone(),
             names: self.cfg.scenario.names.len(),
-            workers: self.setup.workers.map(u64::from),
+            workers,
             on_loss: self.on_loss,
             wait_s: self.setup.wait.as_secs_f64(),
         }));

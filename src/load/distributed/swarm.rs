@@ -190,6 +190,24 @@ impl Deployed {
             .pop()
     }
 
+    /// How many worker tasks the orchestrator made for a global service (one per node the
+    /// constraints allow), once it has made any; `None` after `within`.
+    pub async fn global_workers(&self, within: Duration) -> Option<u64> {
+        let until = std::time::Instant::now() + within;
+        loop {
+            let tasks = self
+                .sw
+                .task_states(&self.setup.worker())
+                .await
+                .unwrap_or_default();
+            let n = tasks.iter().filter(|t| t.desired == "running").count() as u64;
+            if n > 0 || std::time::Instant::now() >= until {
+                return (n > 0).then_some(n);
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
     /// Keeps every container's output beside `dir` (`soy-coordinator.log`,
     /// `soy-worker-<slot>.log`), then removes both services.
     pub async fn finish(self, dir: &Path) {
