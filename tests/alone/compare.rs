@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::harness::Test;
-use super::{free_port, soy, text};
+use super::{alone, free_port, soy, text};
 
 /// A manifest of the demo chain with the upstream's latency `latency`.
 fn manifest(t: &Test, name: &str, latency: &str) -> PathBuf {
@@ -76,6 +76,7 @@ fn summary(dir: &Path) -> Value {
 
 #[test]
 fn a_baseline_in_the_manifest_judges_each_run_against_the_one_before() {
+    let _machine = alone();
     let t = Test::new("baseline");
     let out = t.path("runs");
     let report = "{formats: [markdown, json], baseline: latest, fail_on_regression: true}";
@@ -182,6 +183,7 @@ fn row<'a>(rows: &'a [Value], scope: &str, stat: &str) -> &'a Value {
 
 #[test]
 fn compare_finds_a_slower_upstream_and_nothing_between_runs_of_one_configuration() {
+    let _machine = alone();
     let t = Test::new("compare");
     let out = t.path("runs");
     let a = apply(&manifest(&t, "a", "10ms..12ms"), &out);

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::harness::Test;
-use super::{free_port, root, soy, text};
+use super::{alone, free_port, root, soy, text};
 
 fn correlate(args: &[&str]) -> (Option<i32>, String, String) {
     let mut all = vec!["correlate"];
@@ -28,6 +28,7 @@ fn relation<'a>(findings: &'a Value, system: &str, application: &str) -> Option<
 
 #[test]
 fn the_demo_finds_the_noisy_neighbours_cpu_moving_with_the_users_p95() {
+    let _machine = alone();
     let t = Test::new("correlate");
     // The shipped demo, on free ports.
     let shipped =
