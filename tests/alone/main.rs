@@ -3,9 +3,9 @@
 //! 30% slower upstream slower; the correlation demo plants a noisy neighbour (a batch job
 //! busying both cores) and checks that its CPU is found moving with the users' p95. Beside
 //! the suite's other tests (a swarm of soy workers starting, another generator at full
-//! speed) the bursts of those would be neighbours of their own, unplanned. Cargo runs test binaries
-//! one after another, so nothing of `suite` runs beside these; within this binary each test
-//! holds [`alone`] for its whole run.
+//! speed) the bursts of those would be neighbours of their own, unplanned. Cargo runs test
+//! binaries one after another, so nothing of `suite` runs beside these; within this binary
+//! each test holds [`alone`] for its whole run.
 
 use std::sync::{Mutex, MutexGuard};
 
